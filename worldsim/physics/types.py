@@ -49,7 +49,7 @@ class RenderConfig:
         return int(round(self.num_frames / self.fps * self.sample_rate))
 
     @property
-    def camera(self) -> "Camera":
+    def camera(self) -> Camera:
         return Camera(self.width, self.height, self.width / self.view_width_m)
 
 
