@@ -47,6 +47,7 @@ CLICK_DECAY_S = 0.00006  # the transient's time constant (under 1 ms long)
 CLICK_LENGTH_S = 0.0005
 FREQUENCY_JITTER = 0.03  # +-3% per impact so repeated hits are not sample-identical
 LIMIT = 0.95  # soft limiter knee
+RING_DECAYS = 6  # an impact is synthesised for this many of its longest decay times
 
 
 def impact_amplitude(impulse: float) -> float:
@@ -96,19 +97,15 @@ def synthesize(traj: Trajectory, config: RenderConfig, rng: np.random.Generator)
     materials = material_of(traj)
     default = MATERIALS["default"]
     mix = ambient_noise(num_samples, config.ambient_noise, sr, rng)  # [S]
-    longest = max(d for m in MATERIALS.values() for _, d, _ in m.modes)
     for contact in traj.contacts:
         start = int(round(contact.time_s * sr))
         if start >= num_samples:
             continue
-        length = min(num_samples - start, int(6 * longest * sr))
+        pair = (materials.get(contact.object_a, default), materials.get(contact.object_b, default))
+        longest = max(decay for material in pair for _, decay, _ in material.modes)
+        length = min(num_samples - start, int(RING_DECAYS * longest * sr))  # to ~-50 dB
         mix[start : start + length] += impact_sound(
-            materials.get(contact.object_a, default),
-            materials.get(contact.object_b, default),
-            impact_amplitude(contact.impulse),
-            length,
-            sr,
-            rng,
+            *pair, impact_amplitude(contact.impulse), length, sr, rng
         )
     if np.abs(mix).max() > LIMIT:  # tanh is monotonic and zero at zero: onsets do not move
         mix = LIMIT * np.tanh(mix / LIMIT)
