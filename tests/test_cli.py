@@ -37,7 +37,7 @@ def test_unknown_family_is_a_clear_error(capsys):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
-    assert cli.main(["data", "build", "physics_clips", "--out", str(out), "--num-clips", "12"]) == 0
+    assert cli.main(["data", "build", "physics_clips", "--out", str(out), "--num-clips", "20"]) == 0
     return out
 
 
@@ -46,14 +46,14 @@ def test_stats_counts_every_split(built, capsys):
     stats = json.loads(capsys.readouterr().out)
     counts = {split: info["count"] for split, info in stats["splits"].items()}
     assert set(counts) == {"train", "validation", "test", "test_ood"}
-    assert sum(counts[s] for s in ("train", "validation", "test")) == 12
+    assert sum(counts[s] for s in ("train", "validation", "test")) == 20
     assert cli.main(["data", "stats", str(built)]) == 0
     assert "test_ood" in capsys.readouterr().out
 
 
 def test_show_writes_mp4_that_decodes_in_sync(built, tmp_path):
     onset_offsets, centroid_errors = [], []
-    for index in range(6):
+    for index in range(16):
         out = tmp_path / f"clip{index}.mp4"
         assert cli.main(["data", "show", str(built), "--split", "train", "--index", str(index),
                          "--out", str(out)]) == 0
