@@ -168,7 +168,9 @@ def test_metal_sounds_brighter_and_rings_longer_than_rubber():
 
         t_rubber, t_metal = ring_time(rubber), ring_time(metal)
         assert t_metal > 4.0 * t_rubber, (t_rubber, t_metal)
-        assert _rms(metal[int(0.2 * SR) : int(0.3 * SR)]) > 10 * _rms(rubber[int(0.2 * SR) : int(0.3 * SR)])
+        later = slice(int(0.1 * SR), int(0.15 * SR))  # rubber still rings faintly here
+        assert _rms(rubber[later]) > 0.0
+        assert _rms(metal[later]) > 10 * _rms(rubber[later])
 
 
 def test_unknown_names_and_materials_fall_back_to_a_default_sound():
