@@ -12,11 +12,12 @@ simulator's contacts) and on audio decoded from AAC (within a video frame).
 from __future__ import annotations
 
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-def onset_envelope(audio: np.ndarray, sample_rate: int, highpass_hz: float = 5000.0) -> np.ndarray:
+def onset_envelope(audio: np.ndarray, sample_rate: int, highpass_hz: float = 4000.0) -> np.ndarray:
     """float [S]: magnitude of the causally high-passed signal."""
     audio = np.asarray(audio, np.float64)
     if highpass_hz and highpass_hz < 0.5 * sample_rate:
@@ -29,32 +30,48 @@ def detect_onsets(
     audio: np.ndarray,
     sample_rate: int,
     *,
-    highpass_hz: float = 5000.0,
+    highpass_hz: float = 4000.0,
     min_gap_s: float = 0.0004,
     lookback_s: float = 0.00025,
     guard_s: float = 0.0002,
-    rise: float = 4.0,
+    ring_window_s: float = 0.016,
+    ring_percentile: float = 75.0,
+    rise: float = 3.0,
     noise_factor: float = 10.0,
     min_level: float = 2e-4,
 ) -> np.ndarray:
     """Onset times in seconds, ascending.
 
-    An onset is a sample whose envelope exceeds `noise_factor` x the robust noise level (and
-    `min_level`) and `rise` x the largest envelope value in the `lookback_s` that ends `guard_s` before it;
-    onsets closer than `min_gap_s` to the previous one are merged into it.
+    An onset is a sample whose envelope exceeds (a) `noise_factor` x the robust noise level
+    and `min_level`, and (b) `rise` x a reference level: the larger of the envelope's maximum
+    in the `lookback_s` ending `guard_s` earlier (the filter's response to a click takes a
+    few samples to build), and its `ring_percentile` over the last `ring_window_s` (the level
+    of any ongoing ring, so that a ring's slow swells are not onsets while a sub-millisecond
+    click still is). Onsets closer than `min_gap_s` to the previous one are merged into it.
     """
-    env = onset_envelope(audio, sample_rate, highpass_hz)  # [S]
-    if env.size == 0:
+    audio = np.asarray(audio, np.float64)
+    if audio.size == 0:
         return np.zeros(0)
+    env = onset_envelope(audio, sample_rate, highpass_hz)  # [S]
     noise = np.median(env) / 0.6745  # robust sigma of a zero-mean signal's magnitude
     threshold = max(noise_factor * noise, min_level)
     lookback = max(1, int(round(lookback_s * sample_rate)))
     guard = max(1, int(round(guard_s * sample_rate)))
-    # recent[n] = max(env[n - guard - lookback : n - guard]): the level before the rise began
-    # (the filter's response to a click takes a few samples to build up).
-    padded = np.concatenate([np.zeros(lookback + guard), env])
-    recent = sliding_window_view(padded, lookback)[: env.size].max(axis=1)  # [S]
-    candidates = np.flatnonzero((env > threshold) & (env > rise * recent))
+    ring_window = max(lookback, int(round(ring_window_s * sample_rate)))
+    # Both references end `guard` samples before n: reference[n] uses env[... : n - guard].
+    padded = np.concatenate([np.zeros(ring_window + guard), env])
+    shifted = padded[
+        ring_window - lookback :
+    ]  # so window k below is env[n-guard-lookback : n-guard]
+    recent = sliding_window_view(shifted, lookback)[: env.size].max(axis=1)  # [S]
+    # A centred filter's output i covers padded[i - W//2 : i - W//2 + W]; i = n + W//2 gives
+    # padded[n : n + W] = env[n - guard - W : n - guard].
+    ring = scipy.ndimage.percentile_filter(
+        padded, ring_percentile, size=ring_window, mode="constant"
+    )
+    ring = ring[ring_window // 2 : ring_window // 2 + env.size]  # [S]
+    reference = np.maximum(recent, ring)
+    candidates = np.flatnonzero((env > threshold) & (env > rise * reference))
     onsets, last = [], -np.inf
     min_gap = min_gap_s * sample_rate
     for n in candidates:
