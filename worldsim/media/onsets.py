@@ -4,9 +4,10 @@ Impacts begin with a broadband transient; everything else in a clip (modal rings
 tone) lives lower in frequency. So the detector high-passes the audio (causal Butterworth:
 no energy is smeared before an onset), takes its magnitude, and marks an onset where the
 envelope rises above both an absolute floor (a multiple of the robust noise level) and a
-multiple of its own recent maximum, i.e. where something *new* starts even during a ring.
-The onset is the first sample of that rise. Used on stored float audio (within 1 ms of the
-simulator's contacts) and on audio decoded from AAC (within a video frame).
+multiple of a reference level: its maximum just before (so a click is new) and its median-ish
+level over the last 16 ms (so the slow swells of a ring are not). The onset is the first
+sample of that rise. Measured: stored float audio within 1 ms of the simulator's contacts;
+audio decoded from AAC, or low-passed at 6 kHz, within a video frame (tests/media).
 """
 
 from __future__ import annotations
