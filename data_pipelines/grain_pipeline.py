@@ -122,7 +122,7 @@ def make_train_dataset(
     num_epochs: int | None = None,
     read_options: grain.ReadOptions | None = None,
 ) -> grain.IterDataset:
-    """The pipeline as a grain IterDataset of batches (see `make_train_iterator`)."""
+    """The pipeline as a grain IterDataset of batches; options as in `make_train_iterator`."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     failures = catalog.failure_mask(data_dir, split)  # bool [num_records], record order
@@ -155,18 +155,7 @@ def make_train_dataset(
 
 
 def make_train_iterator(
-    data_dir: str | os.PathLike,
-    split: str = "train",
-    *,
-    batch_size: int,
-    success_weight: float = 0.7,
-    failure_weight: float = 0.3,
-    seed: int = 0,
-    shard_index: int = 0,
-    shard_count: int = 1,
-    augment: bool = True,
-    num_epochs: int | None = None,
-    read_options: grain.ReadOptions | None = None,
+    data_dir: str | os.PathLike, split: str = "train", **options: Any
 ) -> grain.DatasetIterator:
     """Batches of training examples for this host; checkpointable.
 
@@ -179,18 +168,4 @@ def make_train_iterator(
     forever (each pass reshuffled). augment: random left-right mirror per example, keyed by
     (seed, position), so it replays identically after a restore.
     """
-    return iter(
-        make_train_dataset(
-            data_dir,
-            split,
-            batch_size=batch_size,
-            success_weight=success_weight,
-            failure_weight=failure_weight,
-            seed=seed,
-            shard_index=shard_index,
-            shard_count=shard_count,
-            augment=augment,
-            num_epochs=num_epochs,
-            read_options=read_options,
-        )
-    )
+    return iter(make_train_dataset(data_dir, split, **options))
