@@ -74,7 +74,9 @@ def main() -> None:
         total_clips += n
         share = ", ".join(f"{k} {100 * v / n:.0f}%" for k, v in sorted(outcomes.items()))
         ood_share = ", ".join(f"{k} {100 * v / n:.0f}%" for k, v in sorted(ood_outcomes.items()))
-        stage_ms = " / ".join(f"{1e3 * seconds[s] / n:.1f}" for s in ("simulate", "render", "sound"))
+        stage_ms = " / ".join(
+            f"{1e3 * seconds[s] / n:.1f}" for s in ("simulate", "render", "sound")
+        )
         rows.append(f"| {family} | {n / clip_seconds:.1f} | {stage_ms} | {share} | {ood_share} |")
     header = [
         f"### Physics world throughput ({datetime.date.today()})",

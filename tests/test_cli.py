@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from tests.colors import color_centroid
 from worldsim import cli
 from worldsim.media import read_audio, read_video
 from worldsim.media.onsets import detect_onsets, match_onsets
 from worldsim.physics.families import FAMILIES
+from worldsim.physics.palette import color_centroid
 
 pytestmark = pytest.mark.slow
 

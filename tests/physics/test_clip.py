@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.colors import color_centroid
 from worldsim.media.onsets import detect_onsets, match_onsets
 from worldsim.physics.clip import make_clip
 from worldsim.physics.families import FAMILIES
+from worldsim.physics.palette import color_centroid
 from worldsim.physics.types import RenderConfig
 
 SEEDS = (0, 1, 2)
