@@ -55,8 +55,22 @@ def test_show_writes_mp4_that_decodes_in_sync(built, tmp_path):
     onset_offsets, centroid_errors = [], []
     for index in range(16):
         out = tmp_path / f"clip{index}.mp4"
-        assert cli.main(["data", "show", str(built), "--split", "train", "--index", str(index),
-                         "--out", str(out)]) == 0
+        assert (
+            cli.main(
+                [
+                    "data",
+                    "show",
+                    str(built),
+                    "--split",
+                    "train",
+                    "--index",
+                    str(index),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         assert out.with_suffix(".png").stat().st_size > 0
         info = json.loads(out.with_suffix(".json").read_text())
         frames, fps = read_video(out)
@@ -73,7 +87,9 @@ def test_show_writes_mp4_that_decodes_in_sync(built, tmp_path):
                 if entry["fully_visible"]:
                     centroid = color_centroid(frames[state["frame"]], tuple(obj["color"]))
                     assert centroid is not None
-                    centroid_errors.append(np.hypot(centroid[0] - entry["x"], centroid[1] - entry["y"]))
+                    centroid_errors.append(
+                        np.hypot(centroid[0] - entry["x"], centroid[1] - entry["y"])
+                    )
     onset_offsets = np.abs(np.concatenate(onset_offsets))
     assert onset_offsets.size > 0
     assert onset_offsets.max() <= 1 / 16, f"worst onset {onset_offsets.max() * 1e3:.1f} ms"
@@ -81,5 +97,18 @@ def test_show_writes_mp4_that_decodes_in_sync(built, tmp_path):
 
 
 def test_show_rejects_an_out_of_range_index(built, tmp_path, capsys):
-    assert cli.main(["data", "show", str(built), "--index", "9999", "--out", str(tmp_path / "x.mp4")]) == 2
+    assert (
+        cli.main(["data", "show", str(built), "--index", "9999", "--out", str(tmp_path / "x.mp4")])
+        == 2
+    )
     assert "out of range" in capsys.readouterr().err
+
+
+def test_unknown_split_and_missing_dir_are_clear_errors(built, tmp_path, capsys):
+    assert (
+        cli.main(["data", "show", str(built), "--split", "nope", "--out", str(tmp_path / "x.mp4")])
+        == 2
+    )
+    assert "split 'nope' not in" in capsys.readouterr().err
+    assert cli.main(["data", "stats", str(tmp_path / "missing")]) == 2
+    assert "no such directory" in capsys.readouterr().err

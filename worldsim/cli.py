@@ -15,7 +15,14 @@ import json
 import sys
 from collections.abc import Sequence
 
-FAMILIES = ("throw", "bounce", "collide", "hoop", "ramp", "tower")  # checked in tests against physics
+FAMILIES = (
+    "throw",
+    "bounce",
+    "collide",
+    "hoop",
+    "ramp",
+    "tower",
+)  # checked in tests against physics
 
 
 def _render_config(args: argparse.Namespace):
@@ -167,8 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"worldsim: error: {error}", file=sys.stderr)
+    except (FileNotFoundError, KeyError, ValueError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"worldsim: error: {message}", file=sys.stderr)
         return 2
 
 
