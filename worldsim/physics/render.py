@@ -156,19 +156,21 @@ def render_frames(traj: Trajectory, config: RenderConfig) -> np.ndarray:
     pad = max(ks, default=0)
     background = np.pad(render_static(traj.statics, config), ((pad, pad), (pad, pad), (0, 0)))
     video = np.broadcast_to(background, (num_frames, *background.shape)).copy()  # [T, H', W', 3]
-    frames = np.arange(num_frames)[:, None, None]  # [T, 1, 1]
     for shape, obj, k in zip(shapes, traj.objects, ks):
+        size = 2 * k + 1
         gx, gy = _local_grid(shape, k)
         # Windows of objects far off frame are clamped inside the padding (drawn, then cropped).
-        cols = np.clip(gx[:, :, :1] + pad, 0, w + 2 * pad - 2 * k - 1) + np.arange(2 * k + 1)
-        rows = np.clip(gy[:, :1, :] + pad, 0, h + 2 * pad - 2 * k - 1) + np.arange(2 * k + 1)[:, None]
-        gx, gy = cols - pad, rows - pad  # pixel coordinates of the (clamped) window
-        rows, cols = rows.astype(np.intp), cols.astype(np.intp)
-        patch = video[frames, rows, cols]  # [T, K, K, 3]
-        _over(patch, coverage(_shape_sdf(shape, gx, gy)), obj.color)
-        video[frames, rows, cols] = patch
+        c0 = np.clip(gx[:, 0, 0] + pad, 0, w + 2 * pad - size).astype(np.intp)  # [T]
+        r0 = np.clip(gy[:, 0, 0] + pad, 0, h + 2 * pad - size).astype(np.intp)  # [T]
+        gx = (c0 - pad)[:, None, None] + np.arange(size)[None, None, :]  # [T, 1, K]
+        gy = (r0 - pad)[:, None, None] + np.arange(size)[None, :, None]  # [T, K, 1]
+        alpha = coverage(_shape_sdf(shape, gx.astype(np.float64), gy.astype(np.float64)))
+        for t in range(num_frames):  # [K, K, 3] slices: cheaper than fancy indexing
+            _over(video[t, r0[t] : r0[t] + size, c0[t] : c0[t] + size], alpha[t], obj.color)
     video = video[:, pad : pad + h, pad : pad + w]  # [T, H, W, 3]
-    return np.clip(np.rint(video), 0, 255).astype(np.uint8)
+    # Composites of colours in 0..255 stay in 0..255: round half up without a clip pass.
+    video += 0.5
+    return video.astype(np.uint8)
 
 
 def render_frame(traj: Trajectory, config: RenderConfig, t: int) -> np.ndarray:

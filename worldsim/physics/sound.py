@@ -47,8 +47,9 @@ CLICK_DECAY_S = 0.00006  # the transient's time constant (under 1 ms long)
 CLICK_LENGTH_S = 0.0005
 FREQUENCY_JITTER = 0.03  # +-3% per impact so repeated hits are not sample-identical
 CLICK_GAIN = 2.0  # transient level relative to the modal ring's peak
-LIMIT = 0.95  # soft limiter knee
+KNEE = 0.8  # the limiter is the identity below this level
 RING_DECAYS = 6  # an impact is synthesised for this many of its longest decay times
+TAIL_FADE_S = 0.01  # raised-cosine fade over a ring's last samples: a cut would click
 
 
 def impact_amplitude(impulse: float) -> float:
@@ -81,7 +82,23 @@ def impact_sound(
     click = rng.standard_normal(click_n) * np.exp(-t[:click_n] / CLICK_DECAY_S)
     click[0] = rng.choice((-1.0, 1.0))  # a full-scale first sample: every click is equally sharp
     ring[:click_n] += click_gain * click
+    fade_n = min(length - click_n, int(round(TAIL_FADE_S * sample_rate)))
+    if fade_n > 0:
+        ring[length - fade_n :] *= 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade_n))
     return amplitude * ring
+
+
+def soft_limit(x: np.ndarray) -> np.ndarray:
+    """Identity below KNEE, tanh-compressed above it towards 1.
+
+    Memoryless, odd and monotonic, so onsets stay where they are and loudness stays
+    monotonic in the impulse. Unlike tanh over the whole range, it leaves ordinary rings
+    undistorted: a curved transfer adds odd harmonics above the click band's edge, whose
+    beats read as phantom onsets.
+    """
+    over = np.abs(x) - KNEE
+    squashed = KNEE + (1.0 - KNEE) * np.tanh(np.maximum(over, 0.0) / (1.0 - KNEE))
+    return np.where(over > 0.0, np.sign(x) * squashed, x)
 
 
 def ambient_noise(num_samples: int, rms: float, sample_rate: int, rng: np.random.Generator):
@@ -115,7 +132,5 @@ def synthesize(traj: Trajectory, config: RenderConfig, rng: np.random.Generator)
         mix[start : start + length] += impact_sound(
             *pair, impact_amplitude(contact.impulse), length, sr, rng
         )
-    # Always on, so loudness stays monotonic in the impulse; tanh is ~linear for quiet sounds,
-    # odd and zero at zero, so onsets do not move.
-    mix = LIMIT * np.tanh(mix / LIMIT)
+    mix = soft_limit(mix)  # always on: monotonic in the impulse, onsets unmoved
     return mix.astype(np.float32)
