@@ -52,6 +52,24 @@ def split_name(out_of_range: bool) -> str:
     return "out_of_range" if out_of_range else "in_range"
 
 
+def add_thrown_ball(scene: Scene, params: dict, material: str) -> pymunk.Body:
+    """The ball named "ball" launched from (start_x, start_y) at `angle_deg` and `speed`.
+
+    Shared by the families whose scene is one projectile (throw, hoop); reads ball_radius,
+    ball_mass and ball_elasticity from `params`.
+    """
+    a, v = np.radians(params["angle_deg"]), params["speed"]
+    return scene.add_ball(
+        "ball",
+        params["ball_radius"],
+        params["ball_mass"],
+        material,
+        (params["start_x"], params["start_y"]),
+        (v * np.cos(a), v * np.sin(a)),
+        elasticity=params["ball_elasticity"],
+    )
+
+
 def launch_speed(dx: float, dy: float, angle: float, gravity: float) -> float:
     """Speed at which a projectile launched at `angle` (rad) passes through (dx, dy).
 

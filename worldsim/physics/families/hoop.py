@@ -12,6 +12,7 @@ import numpy as np
 from worldsim.physics.families.common import (
     Recording,
     Scene,
+    add_thrown_ball,
     launch_speed,
     sample_gravity,
     split_name,
@@ -84,16 +85,7 @@ def build(scene: Scene, params: dict) -> None:
     )
     for name in ("rim_front", "rim_back"):
         scene.add_static_circle(name, "rim", (geo[f"{name}_x"], geo["rim_y"]), RIM_RADIUS, "metal")
-    a, v = np.radians(params["angle_deg"]), params["speed"]
-    scene.add_ball(
-        "ball",
-        params["ball_radius"],
-        params["ball_mass"],
-        "basketball",
-        (params["start_x"], params["start_y"]),
-        (v * np.cos(a), v * np.sin(a)),
-        elasticity=params["ball_elasticity"],
-    )
+    add_thrown_ball(scene, params, "basketball")
 
 
 def outcome(scene: Scene, rec: Recording, params: dict) -> str:

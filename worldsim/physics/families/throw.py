@@ -12,6 +12,7 @@ from worldsim.physics.families.common import (
     FLOOR_Y,
     Recording,
     Scene,
+    add_thrown_ball,
     launch_speed,
     sample_gravity,
     split_name,
@@ -67,16 +68,7 @@ def build(scene: Scene, params: dict) -> None:
     x, h = params["obstacle_x"], params["obstacle_height"]
     t = OBSTACLE_HALF_THICKNESS
     scene.add_segment("obstacle", "obstacle", (x, FLOOR_Y - t), (x, FLOOR_Y + h - t), t, "concrete")
-    a, v = np.radians(params["angle_deg"]), params["speed"]
-    scene.add_ball(
-        "ball",
-        params["ball_radius"],
-        params["ball_mass"],
-        "rubber",
-        (params["start_x"], params["start_y"]),
-        (v * np.cos(a), v * np.sin(a)),
-        elasticity=params["ball_elasticity"],
-    )
+    add_thrown_ball(scene, params, "rubber")
 
 
 def outcome(scene: Scene, rec: Recording, params: dict) -> str:
