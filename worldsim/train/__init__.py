@@ -1,8 +1,10 @@
-"""Training: experiment configs (`config`), optimiser and NaN guard (`optim`), metrics (`metrics`).
+"""Training: experiment configs (`config`), optimiser and NaN guard (`optim`), metrics
+(`metrics`), orbax checkpoints with fallback and resharding (`checkpoint`).
 
-The trainer loop and checkpointing come next (issue 3).
+The trainer loop comes next (issue 3).
 """
 
+from worldsim.train.checkpoint import Checkpointer, CheckpointError
 from worldsim.train.config import (
     ConfigError,
     config_from_json,
@@ -15,6 +17,8 @@ from worldsim.train.config import (
 )
 
 __all__ = [
+    "CheckpointError",
+    "Checkpointer",
     "ConfigError",
     "config_from_json",
     "config_to_json",

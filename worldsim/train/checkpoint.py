@@ -1,0 +1,206 @@
+"""Checkpointing: train state + data-iterator position + config, one directory per step.
+
+A thin wrapper over ``orbax.checkpoint.CheckpointManager`` (orbax 0.12). Each step is
+written as a Composite with up to three items:
+
+* ``state``  — any pytree of arrays (e.g. ``nnx.state((model, opt))`` plus EMA), via
+  ``ocp.args.StandardSave`` / ``StandardRestore``;
+* ``data``   — a grain iterator's position, via ``grain.checkpoint.CheckpointSave`` /
+  ``CheckpointRestore`` (optional; grain writes ``process_{i}-of-{n}.json``, so
+  restoring needs the same process count);
+* ``config`` — the resolved config as a JSON dict, via ``ocp.args.JsonSave``.
+
+Why a checkpoint is never half-written: orbax writes every step into a temporary
+directory (``<step>.orbax-checkpoint-tmp-*``) and only *after* all items are written
+(and, for async saves, after the background write finishes) commits it with an atomic
+rename to ``<step>``. ``all_steps()`` / ``latest_step()`` ignore temporary directories,
+so a crash mid-save leaves at most an ignored tmp dir, never a step that looks
+complete. Async saves return after the device->host copy; call ``wait()`` (or
+``close()``, which waits) before reading a checkpoint back or exiting the process —
+otherwise the newest step may not be committed yet.
+
+Restoring onto a different mesh: ``restore(abstract_state)`` takes a tree of
+``jax.ShapeDtypeStruct`` carrying ``sharding=`` (e.g. ``nnx.eval_shape`` +
+``nnx.get_named_sharding``) and orbax reads each array directly into those
+shardings, whatever mesh wrote it.
+
+Corruption (e.g. a truncated file after a disk-full or a bad copy) is handled on
+restore: if the newest step cannot be read, a warning naming the step and the error is
+emitted and the previous step is tried, and so on; if none can be read a
+``CheckpointError`` lists every step tried with its error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import grain
+import jax
+import orbax.checkpoint as ocp
+
+from worldsim.train.config import config_to_json
+
+logger = logging.getLogger(__name__)
+
+PyTree = Any
+
+__all__ = ["CheckpointError", "Checkpointer"]
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint step could be restored."""
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    # Round-trip through config_to_json: accepts a ConfigDict or a mapping, turns tuples
+    # into lists and raises ConfigError on non-JSON values, exactly like the saved config file.
+    if not isinstance(config, Mapping) and not hasattr(config, "to_dict"):
+        raise TypeError(f"config must be a mapping or ConfigDict, got {type(config).__name__}")
+    return json.loads(config_to_json(config))
+
+
+class Checkpointer:
+    """Keeps the ``keep`` newest checkpoints of a run under ``directory``.
+
+    Usage::
+
+        ckpt = Checkpointer(workdir / "ckpt", keep=3)
+        ckpt.save(step, nnx.state((model, opt)), data_iterator=it, config=cfg)
+        ...
+        ckpt.close()          # waits for the last async save
+
+        # resume, possibly on another mesh
+        restored = ckpt.restore(abstract_state, data_iterator=fresh_it)
+        if restored is not None:
+            step, state = restored
+            nnx.update((model, opt), state)
+    """
+
+    def __init__(self, directory: Any, *, keep: int, async_save: bool = True) -> None:
+        if keep < 1:
+            raise ValueError(f"keep must be >= 1, got {keep}")
+        self.directory = directory
+        options = ocp.CheckpointManagerOptions(
+            enable_async_checkpointing=async_save,
+            preservation_policy=ocp.checkpoint_managers.LatestN(keep),
+            create=True,
+        )
+        self._manager = ocp.CheckpointManager(directory, options=options)
+
+    # ------------------------------------------------------------------ save
+    def save(
+        self,
+        step: int,
+        state: PyTree,
+        *,
+        data_iterator: Any = None,
+        config: Any = None,
+        force: bool = False,
+    ) -> bool:
+        """Starts saving ``step`` (async by default). Returns whether a save was started.
+
+        ``force=True`` saves even if the manager's save policy would skip this step.
+        The step only becomes visible to readers once committed; call ``wait()``.
+        """
+        items: dict[str, Any] = {"state": ocp.args.StandardSave(state)}
+        if data_iterator is not None:
+            items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
+        if config is not None:
+            items["config"] = ocp.args.JsonSave(_config_dict(config))
+        return self._manager.save(int(step), args=ocp.args.Composite(**items), force=force)
+
+    def wait(self) -> None:
+        """Blocks until any in-flight async save is committed."""
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        """Waits for pending saves and releases the manager."""
+        self._manager.wait_until_finished()
+        self._manager.close()
+
+    def __enter__(self) -> Checkpointer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ query
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def all_steps(self) -> list[int]:
+        return sorted(self._manager.all_steps())
+
+    # --------------------------------------------------------------- restore
+    def _restore_step(self, step: int, abstract_state: PyTree, data_iterator: Any) -> PyTree:
+        items: dict[str, Any] = {"state": ocp.args.StandardRestore(abstract_state)}
+        if data_iterator is not None:
+            items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
+        restored = self._manager.restore(step, args=ocp.args.Composite(**items))
+        state = restored["state"]
+        # Force every array to be materialised here so a bad file surfaces now, not later.
+        jax.block_until_ready(state)
+        return state
+
+    def restore(
+        self,
+        abstract_state: PyTree,
+        *,
+        data_iterator: Any = None,
+        step: int | None = None,
+    ) -> tuple[int, PyTree] | None:
+        """Restores ``(step, state)``, or ``None`` if there is no checkpoint.
+
+        ``abstract_state``: a tree of ``jax.ShapeDtypeStruct`` with ``sharding=`` (the
+        target layout; may differ from the one saved). ``data_iterator``: a fresh grain
+        iterator, repositioned in place. ``step=None`` means the newest readable step,
+        falling back to older ones (with a warning) when the newest is unreadable; an
+        explicit ``step`` is restored or raises, without fallback.
+        """
+        self.wait()  # never read a step that is still being written by this process
+        steps = self.all_steps()
+        if not steps:
+            return None
+        if step is not None:
+            if step not in steps:
+                raise CheckpointError(
+                    f"No checkpoint for step {step} in {self.directory}; available: {steps}"
+                )
+            candidates = [step]
+        else:
+            candidates = sorted(steps, reverse=True)
+        errors: list[tuple[int, BaseException]] = []
+        for s in candidates:
+            try:
+                return s, self._restore_step(s, abstract_state, data_iterator)
+            except Exception as e:  # noqa: BLE001 - any failure means "this step is unreadable"
+                errors.append((s, e))
+                if step is None:
+                    msg = (
+                        f"Checkpoint step {s} in {self.directory} is unreadable "
+                        f"({type(e).__name__}: {e}); falling back to an older step."
+                    )
+                    logger.warning(msg)
+                    warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        tried = "; ".join(f"step {s}: {type(e).__name__}: {e}" for s, e in errors)
+        raise CheckpointError(
+            f"No readable checkpoint in {self.directory}. Tried {tried}"
+        ) from errors[-1][1]
+
+    def restore_config(self, step: int | None = None) -> dict[str, Any] | None:
+        """The config dict saved with ``step`` (default: newest), or None if none was saved."""
+        self.wait()
+        step = self.latest_step() if step is None else step
+        if step is None:
+            return None
+        try:
+            restored = self._manager.restore(
+                step, args=ocp.args.Composite(config=ocp.args.JsonRestore())
+            )
+        except (FileNotFoundError, KeyError, ValueError):
+            return None
+        return restored["config"]
