@@ -33,18 +33,24 @@ def get_config(arg=None):
     # Logical -> mesh axis rules, in priority order (tuples, so they can be overridden).
     c.rules = tuple((name, axes) for name, axes in DEFAULT_RULES)
 
+    c.init_from = ""  # a checkpoint directory to start from (params + EMA, fresh optimizer)
+
     c.data = dict(
         dir="data/physics_clips",
         split="train",
+        eval_split="validation",
         batch_size=8,  # global batch
         success_weight=0.7,  # share of failure clips = failure / (success + failure)
         failure_weight=0.3,
         augment=True,  # random left-right mirror
         num_clips=200,  # used only when building the dataset
         build_if_missing=True,
+        frame_stride=4,  # 16 fps clips -> 4 fps frames for the frame predictor
     )
 
-    c.model = dict(name="tiny", width=64, depth=2, heads=4, mlp_ratio=4.0)
+    # The engine's test model until the world model lands: next-frame prediction.
+    # Presets in worldsim/models/frame_predictor.py; remat: none | full | dots.
+    c.model = dict(kind="frame_predictor", preset="cpu", remat="none")
 
     c.train = dict(
         steps=1000,
@@ -56,10 +62,12 @@ def get_config(arg=None):
         ema_decay=0.999,
         param_dtype="float32",
         compute_dtype="float32",
-        remat="none",
         log_every=10,
         eval_every=200,
-        max_bad_steps=3,  # consecutive non-finite steps before the run stops
+        eval_batches=2,
+        max_bad_steps=3,  # consecutive non-finite steps before the run stops (0: never)
+        nan_steps=(),  # fault injection: these 0-based steps get a NaN loss
+        peak_flops_per_device=0.0,  # for MFU; 0 looks the device up in train/metrics.py
     )
 
     c.checkpoint = dict(every_steps=200, keep=3)

@@ -4,6 +4,8 @@
     worldsim data build video_folder --src FOLDER --out DIR
     worldsim data show DIR --split SPLIT --index I --out FILE.mp4
     worldsim data stats DIR
+    worldsim train --config experiments/NAME.py[:ARG] --workdir DIR [--config.a.b=V ...]
+    worldsim train --config experiments/NAME.py --dry-run --topology v5p-512
 
 Heavy imports (TFDS, grain, imageio) happen inside the handlers so `--help` stays instant.
 """
@@ -99,6 +101,82 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from worldsim.parallel import maybe_initialize
+
+    # Joins the process group before anything touches a device (no-op for one process).
+    maybe_initialize(args.coordinator, args.num_processes, args.process_id)
+    if args.dry_run:
+        from worldsim.train.dry_run import dry_run
+
+        report = dry_run(args.config, args.topology)
+        return 0 if report.fits else 1
+    from worldsim.train.trainer import train
+
+    result = train(args.config, args.workdir)
+    return 0 if result.status in ("done", "interrupted") else 1
+
+
+def _add_train_parser(commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train from an experiment config (resumes from the workdir)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Train the model of an experiment config on a device mesh. Checkpoints, "
+            "metrics.jsonl and TensorBoard events go to --workdir; starting the same command "
+            "again resumes from the newest readable checkpoint. SIGTERM/SIGINT save and exit."
+        ),
+        epilog=(
+            "config flags (parsed by ml_collections):\n"
+            "  --config PATH[:ARG]        experiment file with get_config(arg), e.g.\n"
+            "                             experiments/tiny_cpu.py or experiments/tiny_cpu.py:smoke\n"
+            "  --config.FIELD=VALUE       override any field, e.g. --config.train.steps=200;\n"
+            "                             an unknown field is an error that names it\n\n"
+            "examples:\n"
+            "  worldsim train --config experiments/tiny_cpu.py --workdir runs/tiny\n"
+            "  XLA_FLAGS=--xla_force_host_platform_device_count=8 worldsim train \\\n"
+            "      --config experiments/tiny_cpu.py --workdir runs/tiny8 \\\n"
+            "      --config.mesh.data=2 --config.mesh.fsdp=2 --config.mesh.tensor=2\n"
+            "  worldsim train --config experiments/pod_1b.py --dry-run --topology v5p-512"
+        ),
+    )
+    train.add_argument("--workdir", help="run directory: checkpoints, metrics, config")
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compile the sharded train step for --topology on this machine, print per-chip "
+        "memory and FLOPs, and exit (needs libtpu: pip install -e .[tpu])",
+    )
+    train.add_argument(
+        "--topology",
+        help="TPU slice for --dry-run: v5p-128, v5p-512, v5p-2048, v6e-256, v5e-256, ...",
+    )
+    group = train.add_argument_group(
+        "multi-process (or $WORLDSIM_COORDINATOR, $WORLDSIM_NUM_PROCESSES, $WORLDSIM_PROCESS_ID)"
+    )
+    group.add_argument("--coordinator", help="host:port of process 0")
+    group.add_argument("--num-processes", type=int, help="number of processes")
+    group.add_argument("--process-id", type=int, help="this process's index")
+    train.set_defaults(handler=cmd_train)
+
+
+def _parse_train(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """`train` takes ml_collections config flags, which argparse cannot parse: they go first."""
+    from worldsim.train.config import load_config
+
+    if any(a in ("-h", "--help") for a in argv[1:]):
+        return parser.parse_args(argv)  # prints help and exits
+    config, rest = load_config(argv[1:])
+    args = parser.parse_args([argv[0], *rest])
+    if args.dry_run and not args.topology:
+        parser.error("--dry-run needs --topology (e.g. v5p-512)")
+    if not args.dry_run and not args.workdir:
+        parser.error("train needs --workdir DIR")
+    args.config = config
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="worldsim",
@@ -167,13 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("dir", help="dataset directory given to `data build --out`")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(handler=cmd_stats)
+
+    _add_train_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from worldsim.errors import WorldsimError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     try:
+        if argv[:1] == ["train"]:
+            args = _parse_train(parser, argv)
+        else:
+            args = parser.parse_args(argv)
         return args.handler(args)
+    except WorldsimError as error:
+        print(f"worldsim: error: {error}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"worldsim: error: {message}", file=sys.stderr)

@@ -32,9 +32,9 @@ def test_tiny_cpu_loads_and_validates():
     validate(config)
     assert dict(config.mesh) == {"data": -1, "fsdp": 1, "tensor": 1, "sequence": 1}
     assert rules_from_config(config.rules) == DEFAULT_RULES
-    assert config.model.name == "tiny"
+    assert (config.model.kind, config.model.preset) == ("frame_predictor", "cpu")
     assert (config.data.success_weight, config.data.failure_weight) == (0.7, 0.3)
-    assert config.train.param_dtype == "float32" and config.train.remat == "none"
+    assert config.train.param_dtype == "float32" and config.model.remat == "none"
 
 
 def test_overrides_nested_types_and_leftover_args():

@@ -28,6 +28,16 @@ def _param(rngs: nnx.Rngs, init, shape: tuple[int, ...], axes: tuple[str | None,
     return nnx.Param(nnx.with_partitioning(init, axes)(rngs.params(), shape))
 
 
+# What each scanned block keeps for the backward pass. "full" saves nothing and
+# recomputes the block (least memory); "dots" saves matmul outputs without a batch
+# dimension (MaxText's default trade-off); "none" saves everything (fastest).
+REMAT_POLICIES: dict[str, Any] = {
+    "none": None,
+    "full": jax.checkpoint_policies.nothing_saveable,
+    "dots": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class FramePredictorConfig:
     frame_size: int = 16  # H == W, pixels
@@ -37,12 +47,15 @@ class FramePredictorConfig:
     heads: int = 2  # N
     mlp_ratio: int = 4  # M = mlp_ratio * D
     num_frames: int = 4  # T (max; positional table size)
+    remat: str = "none"  # rematerialisation of each scanned block: none | full | dots
 
     def __post_init__(self):
         if self.frame_size % self.patch:
             raise ValueError(f"frame_size {self.frame_size} not divisible by patch {self.patch}")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} not divisible by heads {self.heads}")
+        if self.remat not in REMAT_POLICIES:
+            raise ValueError(f"remat {self.remat!r} not one of {tuple(REMAT_POLICIES)}")
 
     @property
     def patches_per_frame(self) -> int:  # P
@@ -66,8 +79,14 @@ PRESETS: dict[str, FramePredictorConfig] = {
     "small": FramePredictorConfig(
         frame_size=64, patch=8, width=256, depth=6, heads=4, num_frames=16
     ),
+    # The default CPU run (experiments/tiny_cpu.py): 8 frames of 32x32, 128 tokens.
+    "cpu": FramePredictorConfig(frame_size=32, patch=8, width=64, depth=2, heads=4, num_frames=8),
     "base": FramePredictorConfig(
         frame_size=128, patch=8, width=768, depth=12, heads=12, num_frames=16
+    ),
+    # ~1.0B parameters (12 * D^2 * depth): the pod dry-run config.
+    "1b": FramePredictorConfig(
+        frame_size=128, patch=8, width=2048, depth=20, heads=16, num_frames=16, remat="full"
     ),
 }
 
@@ -92,9 +111,11 @@ class LayerNorm(nnx.Module):
         self.bias_d = _param(rngs, _zeros, (width,), ("embed",))
 
     def __call__(self, x_bld: jax.Array) -> jax.Array:
-        mean = x_bld.mean(-1, keepdims=True)
-        var = x_bld.var(-1, keepdims=True)
-        return (x_bld - mean) * jax.lax.rsqrt(var + 1e-6) * self.scale_d[...] + self.bias_d[...]
+        x = x_bld.astype(jnp.float32)  # statistics in fp32 even under bf16 compute
+        mean = x.mean(-1, keepdims=True)
+        var = x.var(-1, keepdims=True)
+        y = (x - mean) * jax.lax.rsqrt(var + 1e-6) * self.scale_d[...] + self.bias_d[...]
+        return y.astype(x_bld.dtype)
 
 
 class Block(nnx.Module):
@@ -160,7 +181,8 @@ class FramePredictor(nnx.Module):
         t = frames.shape[1]
         if t > c.num_frames:
             raise ValueError(f"{t} frames > config.num_frames {c.num_frames}")
-        x_blf = patchify(frames, c.patch)  # [B, L, F]
+        # Activations follow the parameters' dtype (bf16 compute when the trainer casts).
+        x_blf = patchify(frames, c.patch).astype(self.embed_fd.dtype)  # [B, L, F]
         num_tokens = x_blf.shape[1]
         x_bld = jnp.einsum("BLF,FD->BLD", x_blf, self.embed_fd[...]) + self.embed_d[...]
         x_bld = x_bld + self.pos_ld[:num_tokens]
@@ -172,6 +194,8 @@ class FramePredictor(nnx.Module):
             def body(h_bld: jax.Array, block: Block) -> jax.Array:
                 return block(h_bld, mask)
 
+            if c.remat != "none":
+                body = nnx.remat(body, policy=REMAT_POLICIES[c.remat])
             x_bld = nnx.scan(
                 body,
                 in_axes=(nnx.Carry, 0),
@@ -194,7 +218,7 @@ def loss_fn(model: FramePredictor, batch: Any) -> tuple[jax.Array, dict[str, jax
     Inputs frames 0..T-2; targets the patches of frames 1..T-1 (shift by one frame).
     """
     frames = batch["frames"] if isinstance(batch, dict) else batch
-    pred_blf = model(frames[:, :-1])  # [B, (T-1)*P, F]
+    pred_blf = model(frames[:, :-1]).astype(jnp.float32)  # [B, (T-1)*P, F]
     target_blf = patchify(frames[:, 1:], model.config.patch)  # [B, (T-1)*P, F]
     loss = jnp.mean(jnp.square(pred_blf - target_blf))
     return loss, {"loss": loss, "rmse": jnp.sqrt(loss)}

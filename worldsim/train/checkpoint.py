@@ -42,6 +42,7 @@ import grain
 import jax
 import orbax.checkpoint as ocp
 
+from worldsim.errors import WorldsimError
 from worldsim.train.config import config_to_json
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ PyTree = Any
 __all__ = ["CheckpointError", "Checkpointer"]
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(WorldsimError):
     """No checkpoint step could be restored."""
 
 

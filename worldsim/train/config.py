@@ -284,6 +284,15 @@ def validate(config: ml_collections.ConfigDict, num_devices: int | None = None) 
     check("train.log_every", positive_int, "must be a positive int")
     check("train.eval_every", positive_int, "must be a positive int")
     check("train.max_bad_steps", nonneg_int, "must be an int >= 0")
+    check("train.eval_batches", positive_int, "must be a positive int")
+    check("train.peak_flops_per_device", lambda v: v >= 0, "must be >= 0 (0: look it up)")
+    check(
+        "train.nan_steps",
+        lambda v: isinstance(v, tuple | list) and all(isinstance(s, int) for s in v),
+        "must be a tuple of step numbers",
+    )
+    check("model.kind", lambda v: isinstance(v, str) and v != "", "must name a model kind")
+    check("model.remat", lambda v: v in ("none", "full", "dots"), "must be none, full or dots")
     try:
         if get("train.warmup_steps") > get("train.steps"):
             errors.append(
@@ -294,6 +303,7 @@ def validate(config: ml_collections.ConfigDict, num_devices: int | None = None) 
         pass  # already reported above
 
     check("data.batch_size", positive_int, "must be a positive int")
+    check("data.frame_stride", positive_int, "must be a positive int")
     check("data.success_weight", lambda v: v >= 0, "must be >= 0")
     check("data.failure_weight", lambda v: v >= 0, "must be >= 0")
     try:

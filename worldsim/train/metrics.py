@@ -188,15 +188,21 @@ def format_progress(
     pct = 100.0 * step / max(total_steps, 1)
     eta = (total_steps - step) / steps_per_s if steps_per_s > 0 else math.inf
     parts = [f"step {step}/{total_steps} ({pct:.1f}%)", f"eta {_format_duration(eta)}"]
-    for key, fmt in (("loss", ".4f"), ("grad_norm", ".3g"), ("lr", ".2e")):
+    for key, label, fmt in (
+        ("loss", "loss", ".4f"),
+        ("grad_norm", "grad_norm", ".3g"),
+        ("learning_rate", "lr", ".2e"),
+        ("lr", "lr", ".2e"),
+    ):
         if key in metrics:
-            parts.append(f"{key} {_to_float(metrics[key]):{fmt}}")
+            parts.append(f"{label} {_to_float(metrics[key]):{fmt}}")
     parts.append(f"{steps_per_s:.2f} steps/s")
     if tokens_per_s is not None:
         parts.append(f"{_si(tokens_per_s)} tok/s")
     if flops_per_step is not None:
         achieved = flops_per_step * steps_per_s
-        parts.append(f"{achieved / 1e12:.1f} TFLOP/s")
+        tflops = achieved / 1e12
+        parts.append(f"{tflops:.1f} TFLOP/s" if tflops >= 1 else f"{tflops:.3g} TFLOP/s")
         if peak_flops_per_device:
             parts.append(f"MFU {100.0 * achieved / (num_devices * peak_flops_per_device):.1f}%")
     return " | ".join(parts)

@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from worldsim.errors import WorldsimError
+
 PyTree = Any
 
 
@@ -133,7 +135,7 @@ def guarded_update(old_state: PyTree, new_state: PyTree, ok: jax.Array) -> PyTre
     return jax.tree.map(lambda o, n: jnp.where(ok, n, o), old_state, new_state)
 
 
-class TooManyBadSteps(RuntimeError):
+class TooManyBadSteps(WorldsimError):
     """Raised by :class:`BadStepCounter` when the loss/grads stay non-finite."""
 
 

@@ -1,0 +1,108 @@
+"""Training input from the config: the dataset (built on first use), this host's iterator,
+and a fixed set of evaluation batches.
+
+Each process reads its own stride of the split (`shard_index = jax.process_index()`)
+and loads `batch_size / process_count` rows; `worldsim.parallel.put_batch` stitches
+the rows of all processes into one global batch.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from typing import Any
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+
+from worldsim.parallel import is_main_process
+
+
+def local_batch_size(global_batch_size: int, process_count: int) -> int:
+    if global_batch_size % process_count:
+        raise ValueError(
+            f"config field 'data.batch_size' = {global_batch_size}: must be divisible by the "
+            f"number of processes ({process_count})"
+        )
+    return global_batch_size // process_count
+
+
+def ensure_dataset(data_cfg: Any, seed: int) -> str:
+    """The dataset directory; simulates `physics_clips` there first if it is missing.
+
+    Only process 0 builds; the others wait for it, so hosts never race on the files.
+    """
+    from data_pipelines import build_physics_clips, find_dataset_dir
+
+    data_dir = os.fspath(data_cfg.dir)
+    try:
+        find_dataset_dir(data_dir)
+        return data_dir
+    except FileNotFoundError:
+        if not data_cfg.build_if_missing:
+            raise FileNotFoundError(
+                f"config field 'data.dir' = {data_dir!r}: no built dataset there; build one with "
+                f"`worldsim data build physics_clips --out {data_dir}` or set "
+                "--config.data.build_if_missing=true"
+            ) from None
+    if is_main_process():
+        print(f"building physics_clips ({data_cfg.num_clips} clips) in {data_dir} ...")
+        build_physics_clips(data_dir, num_clips=int(data_cfg.num_clips), seed=seed)
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("worldsim_dataset_built")
+    return data_dir
+
+
+def train_iterator(data_cfg: Any, data_dir: str, seed: int):
+    """This process's checkpointable iterator over training batches."""
+    from data_pipelines.grain_pipeline import make_train_iterator
+
+    return make_train_iterator(
+        data_dir,
+        data_cfg.split,
+        batch_size=local_batch_size(int(data_cfg.batch_size), jax.process_count()),
+        success_weight=float(data_cfg.success_weight),
+        failure_weight=float(data_cfg.failure_weight),
+        seed=seed,
+        shard_index=jax.process_index(),
+        shard_count=jax.process_count(),
+        augment=bool(data_cfg.augment),
+    )
+
+
+def eval_batches(data_cfg: Any, data_dir: str, seed: int, num_batches: int) -> list[dict]:
+    """The same `num_batches` evaluation batches every time (no augmentation, fixed seed).
+
+    Drawn with the training mixture; a small split that lacks one kind of clip on this
+    host is drawn from the kind it has.
+    """
+    from data_pipelines import catalog
+    from data_pipelines.grain_pipeline import host_indices, make_train_iterator
+
+    failures = catalog.failure_mask(data_dir, data_cfg.eval_split)
+    mine = failures[host_indices(len(failures), jax.process_index(), jax.process_count())]
+    it = make_train_iterator(
+        data_dir,
+        data_cfg.eval_split,
+        batch_size=local_batch_size(int(data_cfg.batch_size), jax.process_count()),
+        success_weight=float(data_cfg.success_weight) if (~mine).any() else 0.0,
+        failure_weight=float(data_cfg.failure_weight) if mine.any() else 0.0,
+        seed=seed + 10_007,
+        shard_index=jax.process_index(),
+        shard_count=jax.process_count(),
+        augment=False,
+    )
+    return [next(it) for _ in range(num_batches)]
+
+
+def batch_fingerprint(batch: dict) -> int:
+    """CRC32 of the batch's clip ids in order: equal fingerprints, same clips in the same order.
+
+    Logged with every step so a resumed run can be checked to have neither repeated nor
+    skipped data. Below 2**32, so it survives the trip through float JSON exactly.
+    """
+    ids = batch.get("clip_id")
+    if ids is None:
+        return zlib.crc32(np.ascontiguousarray(batch["video"]).tobytes()[:4096])
+    return zlib.crc32(b"\0".join(bytes(i) for i in np.asarray(ids).ravel()))
