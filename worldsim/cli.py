@@ -113,7 +113,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0 if report.fits else 1
     from worldsim.train.trainer import train
 
-    result = train(args.config, args.workdir)
+    result = train(args.config, args.workdir, stop_at=args.stop_at)
     return 0 if result.status in ("done", "interrupted") else 1
 
 
@@ -142,6 +142,13 @@ def _add_train_parser(commands) -> None:
         ),
     )
     train.add_argument("--workdir", help="run directory: checkpoints, metrics, config")
+    train.add_argument(
+        "--stop-at",
+        type=int,
+        metavar="STEP",
+        help="save and exit after this step (jobs of bounded length; the learning-rate "
+        "schedule still follows train.steps); run again to continue",
+    )
     train.add_argument(
         "--dry-run",
         action="store_true",

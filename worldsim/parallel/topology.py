@@ -40,6 +40,7 @@ What the compiler reports (measured with jax/jaxlib 0.10.2, libtpu 0.0.42.1):
 
 import dataclasses
 import importlib.util
+import math
 import os
 import re
 import time
@@ -76,53 +77,30 @@ class _Generation:
     peak_flops_per_chip: float
 
 
+def _shapes(names: str) -> dict[int, tuple[int, ...]]:
+    """ "2x2x1 2x2x2" -> {4: (2, 2, 1), 8: (2, 2, 2)}: chips -> topology dimensions."""
+    dims = [tuple(int(n) for n in name.split("x")) for name in names.split()]
+    return {math.prod(d): d for d in dims}
+
+
 # Standard slice shapes (Cloud TPU docs; MaxText `accelerator_to_spec_map.py`).
-_SHAPES_3D = {
-    4: (2, 2, 1),
-    8: (2, 2, 2),
-    16: (2, 2, 4),
-    32: (2, 4, 4),
-    64: (4, 4, 4),
-    128: (4, 4, 8),
-    192: (4, 4, 12),
-    256: (4, 8, 8),
-    384: (4, 8, 12),
-    512: (8, 8, 8),
-    768: (8, 8, 12),
-    1024: (8, 8, 16),
-    2048: (8, 16, 16),
-    4096: (16, 16, 16),
-}
-_SHAPES_2D = {
-    1: (1, 1),
-    4: (2, 2),
-    8: (2, 4),
-    16: (4, 4),
-    32: (4, 8),
-    64: (8, 8),
-    128: (8, 16),
-    256: (16, 16),
-}
+_CUBES = "2x2x1 2x2x2 2x2x4 2x4x4 4x4x4 4x4x8 4x4x12 4x8x8 4x8x12 8x8x8 8x8x12 8x8x16 8x16x16"
+_SHAPES_V5P = _shapes(_CUBES + " 16x16x16")
+_SHAPES_V4 = _shapes(_CUBES)
+_SHAPES_2D = _shapes("1x1 2x2 2x4 4x4 4x8 8x8 8x16 16x16")
 
 # HBM: what libtpu 0.0.42.1 reports as "available HBM" when it refuses a program
-# (physical 96/32/16/32 GiB less what the runtime reserves). A donated
-# replicated array 2-3 MiB smaller than this compiles, so it is the limit that
-# matters. v5p and v4 are megacore: one JAX device per chip, two TensorCores
-# counted in the slice name. `chip_config_name="default"` gives the same devices
-# on v5p but two devices per chip on v4, which `mesh_utils` refuses.
-# Peak bf16 dense FLOP/s per chip from the Cloud TPU system-architecture pages.
+# (physical 96/32/16/32 GiB less what the runtime reserves); a donated replicated
+# array a few MiB smaller compiles, so this is the limit that matters. v5p and v4
+# are megacore: one JAX device per chip, two TensorCores counted in the slice
+# name; `chip_config_name="default"` gives the same devices on v5p but two per
+# chip on v4, which `mesh_utils` refuses. Peak bf16 dense FLOP/s per chip from
+# the Cloud TPU system-architecture pages.
 _GENERATIONS: dict[str, _Generation] = {
-    "v5p": _Generation("v5", "megacore", 2, _SHAPES_3D, int(95.74 * _GIB), 459e12),
+    "v5p": _Generation("v5", "megacore", 2, _SHAPES_V5P, int(95.74 * _GIB), 459e12),
     "v6e": _Generation("v6e", "default", 1, _SHAPES_2D, int(31.25 * _GIB), 918e12),
     "v5e": _Generation("v5e", "default", 1, _SHAPES_2D, int(15.75 * _GIB), 197e12),
-    "v4": _Generation(
-        "v4",
-        "megacore",
-        2,
-        {k: v for k, v in _SHAPES_3D.items() if k <= 2048},
-        int(30.75 * _GIB),
-        275e12,
-    ),
+    "v4": _Generation("v4", "megacore", 2, _SHAPES_V4, int(30.75 * _GIB), 275e12),
 }
 _ALIASES = {"v5litepod": "v5e"}
 _SLICE_RE = re.compile(r"^\s*(v5p|v6e|v5e|v5litepod|v4)-(\d+)\s*$", re.IGNORECASE)
@@ -206,6 +184,10 @@ def topology_devices(spec: SliceSpec) -> list:
 
     if not _libtpu_installed():
         raise LibtpuMissing(_install_hint())
+    # libtpu takes /tmp/libtpu_lockfile when it loads, so a second process compiling at
+    # the same time (or any process that let JAX probe for a TPU) gets "ABORTED ...
+    # lockfile". Compile-only devices touch no hardware, so several loads are safe.
+    os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
     try:
         desc = get_topology_desc(
             platform="tpu",
@@ -273,7 +255,10 @@ def compile_report(
     except jax.errors.JaxRuntimeError as err:
         if "RESOURCE_EXHAUSTED" not in str(err):
             raise
-        return _oom_report(str(err), spec, time.perf_counter() - start)
+        oom = _oom_report(str(err), spec, time.perf_counter() - start)
+        if not oom.argument_bytes:  # the short message states none: count the shards
+            oom = dataclasses.replace(oom, argument_bytes=_argument_bytes(abstract_args))
+        return oom
     seconds = time.perf_counter() - start
 
     mem = compiled.memory_analysis()
@@ -304,6 +289,20 @@ def compile_report(
         compile_seconds=seconds,
         oom_message=None,
     )
+
+
+def _argument_bytes(abstract_args: tuple) -> int:
+    """Per-chip bytes of the arguments, from their shardings' shard shapes (unpadded)."""
+    total = 0
+    for leaf in jax.tree.leaves(abstract_args):
+        shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
+        itemsize = getattr(dtype, "itemsize", None)
+        if shape is None or not itemsize:
+            continue
+        sharding = getattr(leaf, "sharding", None)
+        local = sharding.shard_shape(tuple(shape)) if sharding is not None else shape
+        total += math.prod(local) * itemsize
+    return total
 
 
 def _platform(compiled) -> str:
@@ -420,16 +419,21 @@ def format_report(
     lines.append(f"  compile time        {report.compile_seconds:8.1f} s")
     lines.append(f"  {'per chip':<18}{'size':>12}{'of HBM':>9}")
 
+    refused = report.oom_message is not None
+
     def row(name: str, n: int) -> None:
-        lines.append(f"  {name:<18}{_human_bytes(n):>12}{100 * n / hbm:>8.1f}%")
+        if refused and not n:  # not stated in XLA's message
+            lines.append(f"  {name:<18}{'-':>12}")
+        else:
+            lines.append(f"  {name:<18}{_human_bytes(n):>12}{100 * n / hbm:>8.1f}%")
 
     row("arguments", report.argument_bytes)
     row("outputs", report.output_bytes)
     row("temporaries", report.temp_bytes)
     row("aliased (donated)", report.alias_bytes)
-    if report.oom_message is None:
-        row("sum - aliased", report.upper_bound_bytes)
-    row("peak", report.peak_bytes)
+    if not refused:
+        row("args+outs+temps-al", report.upper_bound_bytes)
+    row("peak" if not refused else "needed", report.peak_bytes)
     lines.append(f"  {'HBM per chip':<18}{_human_bytes(hbm):>12}")
 
     chips = spec.num_chips
@@ -442,9 +446,9 @@ def format_report(
             f"  FLOPs/step (given)  {flops_per_step / chips:.3e} per chip, "
             f"{flops_per_step:.3e} total"
         )
-    best = flops_per_step / chips if flops_per_step is not None else report.flops
-    if best:
-        seconds = best / spec.peak_flops_per_chip
+    per_chip = flops_per_step / chips if flops_per_step is not None else report.flops
+    if per_chip:
+        seconds = per_chip / spec.peak_flops_per_chip
         lines.append(
             f"  step time at peak   {seconds * 1e3:.3f} ms "
             f"({spec.peak_flops_per_chip / 1e12:.0f} TFLOP/s bf16 per chip, 100% MFU)"
@@ -457,11 +461,14 @@ def format_report(
             f"{_human_bytes(hbm - report.peak_bytes)} free"
         )
     else:
-        needed = _human_bytes(report.peak_bytes) if report.peak_bytes else "?"
-        lines.append(
-            f"DOES NOT FIT: needs {needed} per chip, {_human_bytes(hbm)} available"
-            + (f" ({100 * report.peak_bytes / hbm:.0f}%)" if report.peak_bytes else "")
-        )
+        verdict = f"DOES NOT FIT: {_human_bytes(hbm)} per chip available"
+        if report.peak_bytes:
+            verdict += (
+                f", needs {_human_bytes(report.peak_bytes)} "
+                f"({100 * report.peak_bytes / hbm:.0f}%, "
+                f"{_human_bytes(report.peak_bytes - hbm)} over)"
+            )
+        lines.append(verdict)
         if report.oom_message:
             first = report.oom_message.strip().splitlines()[0]
             lines.append(f"  XLA: {first[:300]}")

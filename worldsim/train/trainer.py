@@ -182,12 +182,19 @@ def _host_scalars(metrics: dict) -> dict[str, float]:
     return {k: float(np.asarray(v)) for k, v in jax.device_get(metrics).items()}
 
 
-def train(config: Any, workdir: str | Path, *, task: Task | None = None) -> TrainResult:
-    """Trains `config` in `workdir`, resuming if a checkpoint is there."""
+def train(
+    config: Any, workdir: str | Path, *, task: Task | None = None, stop_at: int | None = None
+) -> TrainResult:
+    """Trains `config` in `workdir`, resuming if a checkpoint is there.
+
+    stop_at: save and return after this step even if `train.steps` is not reached
+    (a job of bounded length; the schedule still follows `train.steps`).
+    """
     workdir = Path(workdir)
     validate(config, num_devices=jax.device_count())
     train_cfg = config.train
     total_steps = int(train_cfg.steps)
+    last_step = total_steps if stop_at is None else min(int(stop_at), total_steps)
 
     # ---------------------------------------------------------------- mesh
     mesh = make_mesh(dict(config.mesh))
@@ -318,7 +325,7 @@ def train(config: Any, workdir: str | Path, *, task: Task | None = None) -> Trai
         # ---------------------------------------------------------- loop
         status = "done"
         with _signals(stop):
-            while step < total_steps:
+            while step < last_step:
                 host_batch = next(data_it)
                 crc = inputs.batch_fingerprint(host_batch)
                 batch = put_batch(task.prepare_batch(host_batch), mesh, rules)
@@ -339,9 +346,7 @@ def train(config: Any, workdir: str | Path, *, task: Task | None = None) -> Trai
                 stopping = stop.everywhere()
                 at_eval = step % int(train_cfg.eval_every) == 0 or step == total_steps
                 at_save = (
-                    step % int(config.checkpoint.every_steps) == 0
-                    or step == total_steps
-                    or stopping
+                    step % int(config.checkpoint.every_steps) == 0 or step == last_step or stopping
                 )
                 if at_eval or at_save:
                     flush()  # metrics up to `step` are on disk before its checkpoint
@@ -356,7 +361,8 @@ def train(config: Any, workdir: str | Path, *, task: Task | None = None) -> Trai
         ckpt.close()
         if writer is not None:
             writer.close()
-        if status == "interrupted":
+        if status == "interrupted" or step < total_steps:
+            status = "interrupted"
             log(f"stopped at step {step}; checkpoint saved. Run the same command to resume.")
         else:
             log(f"done: {step} steps; checkpoints in {ckpt.directory}")
