@@ -27,20 +27,27 @@ shardings, whatever mesh wrote it.
 Corruption (e.g. a truncated file after a disk-full or a bad copy) is handled on
 restore: if the newest step cannot be read, a warning naming the step and the error is
 emitted and the previous step is tried, and so on; if none can be read a
-``CheckpointError`` lists every step tried with its error.
+``CheckpointError`` lists every step tried with its error. Once an older step has been
+restored, the unreadable newer ones are moved to ``<directory>.unreadable/`` (never
+deleted), so the resumed run can write those step numbers again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import time
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import grain
 import jax
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 
 from worldsim.errors import WorldsimError
 from worldsim.train.config import config_to_json
@@ -177,7 +184,7 @@ class Checkpointer:
         errors: list[tuple[int, BaseException]] = []
         for s in candidates:
             try:
-                return s, self._restore_step(s, abstract_state, data_iterator)
+                state = self._restore_step(s, abstract_state, data_iterator)
             except Exception as e:  # noqa: BLE001 - any failure means "this step is unreadable"
                 errors.append((s, e))
                 if step is None:
@@ -187,10 +194,33 @@ class Checkpointer:
                     )
                     logger.warning(msg)
                     warnings.warn(msg, RuntimeWarning, stacklevel=2)
+                continue
+            if errors:
+                self._set_aside([bad for bad, _ in errors])
+            return s, state
         tried = "; ".join(f"step {s}: {type(e).__name__}: {e}" for s, e in errors)
         raise CheckpointError(
             f"No readable checkpoint in {self.directory}. Tried {tried}"
         ) from errors[-1][1]
+
+    def _set_aside(self, steps: list[int]) -> None:
+        """Moves unreadable steps to `<directory>.unreadable/` so the resumed run can write
+        those step numbers again; nothing is deleted (the files may matter to a post-mortem).
+        """
+        root = Path(os.fspath(self.directory))
+        aside = root.parent / f"{root.name}.unreadable"
+        if jax.process_index() == 0:
+            aside.mkdir(exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for step in steps:
+                target = aside / f"{step}-{stamp}"
+                shutil.move(os.fspath(root / str(step)), os.fspath(target))
+                msg = f"moved unreadable checkpoint step {step} to {target}"
+                logger.warning(msg)
+                warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        if jax.process_count() > 1:
+            multihost_utils.sync_global_devices("worldsim_checkpoint_set_aside")
+        self._manager.reload()
 
     def restore_config(self, step: int | None = None) -> dict[str, Any] | None:
         """The config dict saved with ``step`` (default: newest), or None if none was saved."""
