@@ -17,60 +17,19 @@ Variants through the config argument:
 Any field can be overridden: `--config.train.steps=200 --config.data.augment=false`.
 """
 
-import ml_collections
-
-from worldsim.parallel import DEFAULT_RULES
 from worldsim.train.config import parse_arg
+from worldsim.train.defaults import base_config
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, smoke=False)
-    c = ml_collections.ConfigDict()
-    c.seed = 0
-
-    # Mesh sizes per axis; -1 takes the remaining devices (worldsim.parallel.make_mesh).
-    c.mesh = dict(data=-1, fsdp=1, tensor=1, sequence=1)
-    # Logical -> mesh axis rules, in priority order (tuples, so they can be overridden).
-    c.rules = tuple((name, axes) for name, axes in DEFAULT_RULES)
-
-    c.init_from = ""  # a checkpoint directory to start from (params + EMA, fresh optimizer)
-
-    c.data = dict(
-        dir="data/physics_clips",
-        split="train",
-        eval_split="validation",
-        batch_size=8,  # global batch
-        success_weight=0.7,  # share of failure clips = failure / (success + failure)
-        failure_weight=0.3,
-        augment=True,  # random left-right mirror
-        num_clips=200,  # used only when building the dataset
-        build_if_missing=True,
-        frame_stride=4,  # 16 fps clips -> 4 fps frames for the frame predictor
-    )
-
-    # The engine's test model until the world model lands: next-frame prediction.
-    # Presets in worldsim/models/frame_predictor.py; remat: none | full | dots.
-    c.model = dict(kind="frame_predictor", preset="cpu", remat="none")
-
-    c.train = dict(
-        steps=1000,
-        learning_rate=1e-3,
-        warmup_steps=100,
-        weight_decay=0.01,
-        grad_clip_norm=1.0,  # 0 turns clipping off
-        grad_accum_steps=1,
-        ema_decay=0.999,
-        param_dtype="float32",
-        compute_dtype="float32",
-        log_every=10,
-        eval_every=200,
-        eval_batches=2,
-        max_bad_steps=3,  # consecutive non-finite steps before the run stops (0: never)
-        nan_steps=(),  # fault injection: these 0-based steps get a NaN loss
-        peak_flops_per_device=0.0,  # for MFU; 0 looks the device up in train/metrics.py
-    )
-
-    c.checkpoint = dict(every_steps=200, keep=3)
+    c = base_config()  # every field and its default: worldsim/train/defaults.py
+    c.data.dir = "data/physics_clips"
+    c.data.batch_size = 8
+    c.model.preset = "cpu"  # 8 frames of 32x32, width 64, 2 layers: 0.13M params
+    c.train.steps = 1000
+    c.train.learning_rate = 1e-3
+    c.train.warmup_steps = 100
 
     if arg.smoke:
         c.data.batch_size = 2

@@ -48,6 +48,7 @@ class FramePredictorConfig:
     mlp_ratio: int = 4  # M = mlp_ratio * D
     num_frames: int = 4  # T (max; positional table size)
     remat: str = "none"  # rematerialisation of each scanned block: none | full | dots
+    scan_layers: bool = True  # False: a Python loop over layers (same params, same maths)
 
     def __post_init__(self):
         if self.frame_size % self.patch:
@@ -172,12 +173,14 @@ class FramePredictor(nnx.Module):
         self.head_df = _param(rngs, _init, (c.width, c.patch_dim), ("embed", None))
         self.head_f = _param(rngs, _zeros, (c.patch_dim,), (None,))
 
-    def __call__(self, frames: jax.Array, *, scan: bool = True) -> jax.Array:
+    def __call__(self, frames: jax.Array, *, scan: bool | None = None) -> jax.Array:
         """uint8 [B, T, H, W, 3] -> predicted next-frame patches [B, T*P, F] (in [-1, 1] units).
 
-        `scan=False` runs the same stacked layer params in a Python loop (for tests).
+        `scan=False` runs the same stacked layer params in a Python loop (tests, and
+        FLOP counts: XLA counts a scanned body once); default `config.scan_layers`.
         """
         c = self.config
+        scan = c.scan_layers if scan is None else scan
         t = frames.shape[1]
         if t > c.num_frames:
             raise ValueError(f"{t} frames > config.num_frames {c.num_frames}")

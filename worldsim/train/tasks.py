@@ -36,9 +36,9 @@ class Task:
     flops_per_step: Callable[[int], float] | None = None
     # Global batch size -> tokens the model processes per step, if it has tokens.
     tokens_per_step: Callable[[int], int] | None = None
-    # The same task with `depth` layers: lets the dry run correct XLA's FLOPs count,
-    # which counts a scanned layer body once (see `worldsim.train.dry_run`).
-    with_depth: Callable[[int], Task] | None = None
+    # The same task with `depth` layers in a Python loop instead of a scan: lets the dry
+    # run correct XLA's FLOPs count, which counts a scanned body once (`train.dry_run`).
+    unrolled_with_depth: Callable[[int], Task] | None = None
     depth: int | None = None
 
 
@@ -106,8 +106,8 @@ def _frame_predictor_task(config: Any, stride: int) -> Task:
         batch_shapes=batch_shapes,
         flops_per_step=lambda batch_size: fp.flops_per_step(config, batch_size),
         tokens_per_step=lambda batch_size: batch_size * tokens,
-        with_depth=lambda depth: _frame_predictor_task(
-            dataclasses.replace(config, depth=depth), stride
+        unrolled_with_depth=lambda depth: _frame_predictor_task(
+            dataclasses.replace(config, depth=depth, scan_layers=False), stride
         ),
         depth=config.depth,
     )
