@@ -2,10 +2,11 @@ r"""The default run: a tiny world model on the physics clips, on a laptop CPU.
 
     worldsim train --config experiments/tiny_cpu.py --workdir runs/tiny
 
-Status: the `train` command and trainer are not written yet (issue 3 is in progress: this
-config, `worldsim.parallel`, `worldsim.train.{config,optim,metrics}` exist and are tested).
-Target: runs in minutes on 2 CPU cores; nothing measured yet, no loss figures recorded.
-Builds `data/physics_clips` first if it is missing.
+The model is the engine's test model (a next-frame transformer, 0.13M parameters) until
+the world model lands. Measured on a 2-core CPU VM (2026-11-22): 1000 steps in about
+80 s after the dataset exists (~21 steps/s after compile), train loss 1.11 -> 0.009,
+eval loss 0.0098 at step 1000. Simulates `runs/data/physics_clips` (200 clips) first if
+it is missing. Writes metrics.jsonl, TensorBoard events, metrics.png and checkpoints.
 
 Variants through the config argument:
 
@@ -24,17 +25,18 @@ from worldsim.train.defaults import base_config
 def get_config(arg=None):
     arg = parse_arg(arg, smoke=False)
     c = base_config()  # every field and its default: worldsim/train/defaults.py
-    c.data.dir = "data/physics_clips"
+    c.data.dir = "runs/data/physics_clips"  # simulated on first use
     c.data.batch_size = 8
     c.model.preset = "cpu"  # 8 frames of 32x32, width 64, 2 layers: 0.13M params
     c.train.steps = 1000
     c.train.learning_rate = 1e-3
     c.train.warmup_steps = 100
+    c.train.ema_decay = 0.99  # a 1000-step run: the EMA should see its last ~100 steps
 
     if arg.smoke:
         c.data.batch_size = 2
         c.data.num_clips = 20
-        c.data.dir = "data/physics_clips_smoke"
+        c.data.dir = "runs/data/physics_clips_smoke"
         c.train.steps = 6
         c.train.warmup_steps = 2
         c.train.log_every = 1

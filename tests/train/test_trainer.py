@@ -62,6 +62,7 @@ def test_run_writes_metrics_tensorboard_config_and_checkpoints(tmp_path, data_di
     evals = [r for r in rows if "eval_loss" in r]
     assert [r["step"] for r in evals] == [3, 6] and "eval_loss_ema" in evals[0]
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    assert (tmp_path / "metrics.png").stat().st_size > 1000
     assert json.loads((tmp_path / "config.json").read_text())["train"]["steps"] == 6
     assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir()) == [3, 6]
 

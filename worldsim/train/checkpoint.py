@@ -91,6 +91,8 @@ class Checkpointer:
     def __init__(self, directory: Any, *, keep: int, async_save: bool = True) -> None:
         if keep < 1:
             raise ValueError(f"keep must be >= 1, got {keep}")
+        if "://" not in os.fspath(directory):
+            directory = Path(directory).absolute()  # orbax rejects relative paths
         self.directory = directory
         options = ocp.CheckpointManagerOptions(
             enable_async_checkpointing=async_save,

@@ -206,3 +206,52 @@ def format_progress(
         if peak_flops_per_device:
             parts.append(f"MFU {100.0 * achieved / (num_devices * peak_flops_per_device):.1f}%")
     return " | ".join(parts)
+
+
+def plot_metrics(
+    metrics_jsonl: str | os.PathLike,
+    out_png: str | os.PathLike,
+    keys: tuple[str, ...] = ("loss", "eval_loss", "eval_loss_ema", "grad_norm", "learning_rate"),
+) -> Path | None:
+    """Curves of `keys` from a `metrics.jsonl` against step, one panel per key (PNG).
+
+    Losses use a log scale. Returns the path written, or None if nothing to plot.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    with open(metrics_jsonl, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            for key in keys:
+                value = record.get(key)
+                if value is not None and math.isfinite(value):
+                    xs, ys = series.setdefault(key, ([], []))
+                    xs.append(int(record["step"]))
+                    ys.append(float(value))
+    if not series:
+        return None
+    panels = [("loss", [k for k in series if "loss" in k])]
+    panels += [(k, [k]) for k in series if "loss" not in k]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    for ax, (title, names) in zip(axes[0], panels, strict=True):
+        for name in names:
+            ax.plot(*series[name], label=name, marker="o" if len(series[name][0]) < 20 else None)
+        if title == "loss" and all(min(series[n][1]) > 0 for n in names):
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if len(names) > 1:
+            ax.legend()
+    fig.tight_layout()
+    out_png = Path(out_png)
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return out_png

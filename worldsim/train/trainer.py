@@ -46,7 +46,7 @@ from worldsim.parallel import (
 from worldsim.train import inputs
 from worldsim.train.checkpoint import Checkpointer
 from worldsim.train.config import save_config, validate
-from worldsim.train.metrics import MetricsWriter, format_progress, peak_flops
+from worldsim.train.metrics import MetricsWriter, format_progress, peak_flops, plot_metrics
 from worldsim.train.optim import TooManyBadSteps, make_optimizer, make_schedule
 from worldsim.train.step import (
     StepConfig,
@@ -361,11 +361,12 @@ def train(
         ckpt.close()
         if writer is not None:
             writer.close()
+            plot_metrics(writer.path, workdir / "metrics.png")
         if status == "interrupted" or step < total_steps:
             status = "interrupted"
             log(f"stopped at step {step}; checkpoint saved. Run the same command to resume.")
         else:
-            log(f"done: {step} steps; checkpoints in {ckpt.directory}")
+            log(f"done: {step} steps; checkpoints in {ckpt.directory}, curves in metrics.png")
         return TrainResult(step=step, status=status, last_metrics=last)
 
 
