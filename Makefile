@@ -19,16 +19,28 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# The main job. Today: simulate a small physics dataset (all six families, in-range and
-# out-of-range splits), print its statistics, and write a preview clip with sound.
+# libtpu lets the tests compile for TPU slices on this CPU (the pod dry run); it is not
+# needed to train, so `make demo` does not install it. Same pin as jax[tpu]==0.10.2.
+$(VENV)/.libtpu: $(STAMP)
+	$(BIN)/python -m pip install --quiet "libtpu==0.0.42.1"
+	touch $(VENV)/.libtpu
+
+# The main job: simulate a small physics dataset (all six families, in-range and
+# out-of-range splits), print its statistics, write a preview clip with sound, then train
+# the tiny default config on it (resumes if run again).
 demo: $(STAMP)
-	$(BIN)/worldsim data build physics_clips --out $(DEMO)/data --num-clips 120 --seed 0
+	$(BIN)/worldsim data build physics_clips --out $(DEMO)/data --num-clips 200 --seed 0
 	$(BIN)/worldsim data stats $(DEMO)/data
 	$(BIN)/worldsim data show $(DEMO)/data --split train --index 0 --out $(DEMO)/preview.mp4
-	@echo "demo done: open $(DEMO)/preview.mp4 (video + sound), $(DEMO)/preview.png, $(DEMO)/preview.json"
+	$(BIN)/worldsim train --config experiments/tiny_cpu.py --workdir $(DEMO)/train \
+		--config.data.dir=$(DEMO)/data
+	@echo "demo done: open $(DEMO)/preview.mp4 (video + sound), $(DEMO)/preview.png,"
+	@echo "  $(DEMO)/train/metrics.png (loss curves); tensorboard --logdir $(DEMO)/train/tb"
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+# JAX_PLATFORMS=cpu: the tests run on the CPU (fake devices included) even where libtpu
+# or a GPU is installed; TPU compiles for dry runs still work beside it.
+test: $(STAMP) $(VENV)/.libtpu
+	JAX_PLATFORMS=cpu $(BIN)/python -m pytest -q tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check worldsim data_pipelines tests benchmarks

@@ -107,6 +107,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Joins the process group before anything touches a device (no-op for one process).
     maybe_initialize(args.coordinator, args.num_processes, args.process_id)
     if args.dry_run:
+        import jax
+
+        # Compile-only TPU devices sit beside the CPU backend; keeping JAX's own backend
+        # on the CPU stops libtpu from probing for a chip (noise on stderr, a lock file).
+        jax.config.update("jax_platforms", "cpu")
         from worldsim.train.dry_run import dry_run
 
         report = dry_run(args.config, args.topology)

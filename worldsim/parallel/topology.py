@@ -25,6 +25,8 @@ What the compiler reports (measured with jax/jaxlib 0.10.2, libtpu 0.0.42.1):
 * `cost_analysis()["flops"]` is per chip: the FLOPs of the SPMD-partitioned
   program that each chip runs. An FSDP MLP step gave 1.08e10 on 4 chips and
   6.8e8 on 64, which is the analytic global count divided by the chip count.
+  It counts what the chip executes, including recomputation that the compiler adds
+  to fit memory, so MFU should use an analytic count.
 * `cost_analysis()` counts a `lax.scan` body once, whatever the trip count (see
   `scan_corrected_flops`).
 * `Lowered.cost_analysis()` (before compiling) returns None for a TPU topology. On
@@ -48,6 +50,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+
+from worldsim.errors import WorldsimError
 
 _KIB, _MIB, _GIB = 2**10, 2**20, 2**30
 
@@ -78,7 +82,7 @@ class _Generation:
 
 
 def _shapes(names: str) -> dict[int, tuple[int, ...]]:
-    """ "2x2x1 2x2x2" -> {4: (2, 2, 1), 8: (2, 2, 2)}: chips -> topology dimensions."""
+    """Chips -> topology dimensions, from names: "2x2x1 2x2x2" -> {4: (2, 2, 1), 8: ...}."""
     dims = [tuple(int(n) for n in name.split("x")) for name in names.split()]
     return {math.prod(d): d for d in dims}
 
@@ -89,12 +93,12 @@ _SHAPES_V5P = _shapes(_CUBES + " 16x16x16")
 _SHAPES_V4 = _shapes(_CUBES)
 _SHAPES_2D = _shapes("1x1 2x2 2x4 4x4 4x8 8x8 8x16 16x16")
 
-# HBM: what libtpu 0.0.42.1 reports as "available HBM" when it refuses a program
-# (physical 96/32/16/32 GiB less what the runtime reserves); a donated replicated
-# array a few MiB smaller compiles, so this is the limit that matters. v5p and v4
-# are megacore: one JAX device per chip, two TensorCores counted in the slice
-# name; `chip_config_name="default"` gives the same devices on v5p but two per
-# chip on v4, which `mesh_utils` refuses. Peak bf16 dense FLOP/s per chip from
+# HBM: what libtpu 0.0.42.1 reports as "available HBM" when it refuses a program:
+# physical HBM less what the runtime reserves (258 MiB of 16 GiB on v5e). A donated
+# replicated array a few MiB smaller compiles, so this is the limit that matters.
+# v5p and v4 are megacore: one JAX device per chip, two TensorCores counted in the
+# slice name. `chip_config_name="default"` gives the same devices on v5p but two
+# per chip on v4, which `mesh_utils` refuses. Peak bf16 dense FLOP/s per chip from
 # the Cloud TPU system-architecture pages.
 _GENERATIONS: dict[str, _Generation] = {
     "v5p": _Generation("v5", "megacore", 2, _SHAPES_V5P, int(95.74 * _GIB), 459e12),
@@ -151,7 +155,7 @@ def parse_slice(name: str) -> SliceSpec:
     )
 
 
-class LibtpuMissing(RuntimeError):
+class LibtpuMissing(WorldsimError):
     """libtpu (the TPU compiler) is not installed, so no TPU topology can be made."""
 
 
