@@ -1,7 +1,9 @@
-"""Training: experiment configs (`config`), optimiser and NaN guard (`optim`), metrics
-(`metrics`), orbax checkpoints with fallback and resharding (`checkpoint`).
+"""Training: experiment configs (`config`, `defaults`), optimiser and NaN guard (`optim`),
+metrics (`metrics`), orbax checkpoints with fallback and resharding (`checkpoint`), the
+pure train/eval steps (`step`), the model interface (`tasks`), input from the config
+(`inputs`), the loop (`trainer.train`) and the TPU-pod dry run (`dry_run`).
 
-The trainer loop comes next (issue 3).
+Heavy modules (trainer, dry_run) are imported by their users, not here.
 """
 
 from worldsim.train.checkpoint import Checkpointer, CheckpointError
