@@ -134,6 +134,12 @@ def test_kill_9_twice_then_resume_matches_uninterrupted_run(tmp_path, data_dir, 
 
     assert saw_tmp_after_kill, "the first kill did not land during a checkpoint write"
     resumed = _records(workdir)
+    worst = max(abs(resumed[s]["loss"] - uninterrupted[s]["loss"]) for s in resumed)
+    print(
+        f"\nkilled mid-save (left {saw_tmp_after_kill}), then at step {kill_at}; "
+        f"{len(resumed)} steps logged; max |loss - uninterrupted| = {worst:.3g}; "
+        f"losses step 1 {resumed[1]['loss']:.6f}, step {STEPS} {resumed[STEPS]['loss']:.6f}"
+    )
     assert sorted(resumed) == list(range(1, STEPS + 1))  # no step missing or repeated
     for step in range(1, STEPS + 1):
         a, b = uninterrupted[step], resumed[step]

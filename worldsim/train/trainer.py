@@ -234,8 +234,8 @@ def train(
             + (f"; {flops / 1e9:.2f} GFLOP/step" if flops else "")
         )
         log(f"parameters: {origin}")
-        for line in describe_shardings(state["params"])[:4]:
-            log(f"  params/{line}")
+        for line in describe_shardings(state, ("fc1_dm", "q_dnk")):
+            log(f"  {line}")
 
         # ---------------------------------------------------------- step
         cfg = step_config(config, task, graphdef, tx)
