@@ -143,7 +143,10 @@ def test_params_and_adam_moments_are_sharded_as_the_rules_say():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = json.loads(result.stdout.strip().splitlines()[-1])
-    specs = {line.split(" ", 1)[0]: line.split(") ", 1)[1] for line in lines}
+    specs = {line.split(" ", 1)[0]: line.split(") ", 1)[1].split(" shard ")[0] for line in lines}
+    shards = {line.split(" ", 1)[0]: line.split(" shard ")[1] for line in lines}
+    fc1 = next(k for k in shards if k.startswith("params/") and "fc1_dm" in k)
+    assert shards[fc1] == "(2, 32, 128)"  # [layers, D/fsdp, M/tensor] of (2, 64, 256)
     # ("layers", "embed", "mlp") -> (None, fsdp, tensor); the same for both Adam moments.
     expected = "P(None, 'fsdp', 'tensor')"
     for part in ("params/", "/mu/", "/nu/", "ema/"):

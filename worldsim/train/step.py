@@ -226,12 +226,14 @@ def sharded_init(
 
 
 def describe_shardings(state: TrainState, paths: Sequence[str] = ()) -> list[str]:
-    """Lines `path shape spec` for the state's arrays (all, or those whose path contains any of `paths`)."""
+    """Lines `path shape spec shard-shape` for the state's arrays (all, or those whose path contains any of `paths`)."""
     lines = []
     for path, leaf in jax.tree_util.tree_leaves_with_path(state):
         name = jax.tree_util.keystr(path, simple=True, separator="/")
         if paths and not any(p in name for p in paths):
             continue
-        spec = getattr(getattr(leaf, "sharding", None), "spec", None)
-        lines.append(f"{name} {tuple(leaf.shape)} {spec}")
+        sharding = getattr(leaf, "sharding", None)
+        spec = getattr(sharding, "spec", None)
+        local = f" shard {tuple(sharding.shard_shape(leaf.shape))}" if sharding is not None else ""
+        lines.append(f"{name} {tuple(leaf.shape)} {spec}{local}")
     return lines
