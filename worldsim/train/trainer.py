@@ -269,9 +269,11 @@ def train(
             if max_bad and values["bad_streak"] >= max_bad and not too_many_bad:
                 too_many_bad.append(
                     f"{int(values['bad_streak'])} consecutive steps (last: step {s}) had a "
-                    f"non-finite loss or gradients (train.max_bad_steps={max_bad}); each was "
-                    "skipped, so the checkpoint saved at step {step} in {directory} holds the "
-                    "last good parameters. Lower the learning rate or check the data near there."
+                    f"non-finite loss or gradients (train.max_bad_steps={max_bad}). Each was "
+                    "skipped, leaving the parameters unchanged, so the checkpoint just saved at "
+                    "step {step} in {directory} holds finite parameters (the metrics are read one "
+                    "step late, hence the extra step). Lower the learning rate or check the data "
+                    "near there."
                 )
             if s % int(train_cfg.log_every) and s != total_steps:
                 return
