@@ -35,7 +35,6 @@ deleted), so the resumed run can write those step numbers again.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import time
@@ -52,7 +51,6 @@ from jax.experimental import multihost_utils
 from worldsim.errors import WorldsimError
 from worldsim.train.config import config_to_json
 
-logger = logging.getLogger(__name__)
 
 PyTree = Any
 
@@ -194,7 +192,6 @@ class Checkpointer:
                         f"Checkpoint step {s} in {self.directory} is unreadable "
                         f"({type(e).__name__}: {e}); falling back to an older step."
                     )
-                    logger.warning(msg)
                     warnings.warn(msg, RuntimeWarning, stacklevel=2)
                 continue
             if errors:
@@ -218,7 +215,6 @@ class Checkpointer:
                 target = aside / f"{step}-{stamp}"
                 shutil.move(os.fspath(root / str(step)), os.fspath(target))
                 msg = f"moved unreadable checkpoint step {step} to {target}"
-                logger.warning(msg)
                 warnings.warn(msg, RuntimeWarning, stacklevel=3)
         if jax.process_count() > 1:
             multihost_utils.sync_global_devices("worldsim_checkpoint_set_aside")
