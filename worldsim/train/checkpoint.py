@@ -51,7 +51,6 @@ from jax.experimental import multihost_utils
 from worldsim.errors import WorldsimError
 from worldsim.train.config import config_to_json
 
-
 PyTree = Any
 
 __all__ = ["CheckpointError", "Checkpointer"]
