@@ -68,7 +68,9 @@ def main() -> int:
         f"### Pod dry runs: the real train step compiled for TPU slices on CPU ({datetime.date.today()})",
         "",
         f"- machine: {platform.node()}, {platform.machine()}, Python {platform.python_version()}",
-        f"- command: `JAX_PLATFORMS=cpu python benchmarks/pod_dry_runs.py {' '.join(sys.argv[1:])}`".rstrip(),
+        "- command: `"
+        + " ".join(["JAX_PLATFORMS=cpu python benchmarks/pod_dry_runs.py", *sys.argv[1:]])
+        + "`",
         "- per chip: arguments (state + batch shard), XLA's peak against the HBM libtpu allows;"
         " FLOPs per step per chip, scan-corrected from unrolled 1- and 2-layer compiles;"
         " seconds: wall time of the dry run (all compiles)",

@@ -8,47 +8,30 @@ These start real `worldsim train` processes, so they are slow (about a minute).
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.train.conftest import child_env, train_command
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 STEPS = 24
 
 
-def _command(workdir: Path, data_dir: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "worldsim.cli",
-        "train",
-        "--config",
-        str(REPO / "experiments/tiny_cpu.py:smoke"),
-        "--workdir",
-        str(workdir),
-        f"--config.data.dir={data_dir}",
+def _command(workdir: Path, data_dir: Path) -> list[str]:
+    return train_command(
+        workdir,
+        data_dir,
         f"--config.train.steps={STEPS}",
         "--config.train.warmup_steps=4",
-        "--config.train.log_every=1",
         "--config.train.eval_every=8",
         "--config.checkpoint.every_steps=4",
-        *extra,
-    ]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO)
-    env.pop("XLA_FLAGS", None)
-    return env
+    )
 
 
 def _records(workdir: Path) -> dict[int, dict]:
@@ -77,19 +60,10 @@ def _tmp_checkpoint_dirs(workdir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    from data_pipelines import build_physics_clips
-
-    out = tmp_path_factory.mktemp("data")
-    build_physics_clips(out, num_clips=20, seed=0)
-    return out
-
-
-@pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, data_dir) -> dict[int, dict]:
     workdir = tmp_path_factory.mktemp("straight")
     subprocess.run(
-        _command(workdir, data_dir), env=_env(), check=True, capture_output=True, timeout=600
+        _command(workdir, data_dir), env=child_env(), check=True, capture_output=True, timeout=600
     )
     return _records(workdir)
 
@@ -115,7 +89,7 @@ def test_kill_9_twice_then_resume_matches_uninterrupted_run(tmp_path, data_dir, 
 
     # 1. SIGKILL while an async checkpoint write is in flight (its tmp dir exists).
     process = subprocess.Popen(
-        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     _kill_when(process, lambda: _logged_steps(workdir) >= 6 and _tmp_checkpoint_dirs(workdir))
     saw_tmp_after_kill = _tmp_checkpoint_dirs(workdir)
@@ -123,12 +97,12 @@ def test_kill_9_twice_then_resume_matches_uninterrupted_run(tmp_path, data_dir, 
     # 2. SIGKILL at a random step of the resumed run.
     kill_at = random.Random(0).randint(_logged_steps(workdir) + 3, STEPS - 4)
     process = subprocess.Popen(
-        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     _kill_when(process, lambda: _logged_steps(workdir) >= kill_at)
 
     # 3. Run to the end.
-    finished = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(command, env=child_env(), capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert "resumed from step" in finished.stdout
 
@@ -154,7 +128,7 @@ def test_sigterm_saves_and_the_next_run_resumes_there(tmp_path, data_dir, uninte
     workdir = tmp_path / "term"
     command = _command(workdir, data_dir)
     process = subprocess.Popen(
-        command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     deadline = time.monotonic() + 300
     while _logged_steps(workdir) < 5 and time.monotonic() < deadline:
@@ -168,7 +142,7 @@ def test_sigterm_saves_and_the_next_run_resumes_there(tmp_path, data_dir, uninte
     steps = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
     assert steps[-1] == stopped_at  # saved exactly where it stopped, not at the last multiple
 
-    finished = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(command, env=child_env(), capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert f"resumed from step {stopped_at}" in finished.stdout
     resumed = _records(workdir)

@@ -8,7 +8,6 @@ is a child process. Slow: about two minutes in all.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,43 +15,30 @@ from pathlib import Path
 
 import pytest
 
+from tests.train.conftest import REPO, child_env, train_command
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 STEPS = 8
 MESH_222 = ("--config.mesh.data=2", "--config.mesh.fsdp=2", "--config.mesh.tensor=2")
 
 
-def _env(devices: int = 1, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO)
-    env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    env.update(extra)
-    return env
-
-
-def _train(workdir: Path, data_dir: Path, *extra: str, devices: int = 1, stop_at: int = 0):
-    command = [
-        sys.executable,
-        "-m",
-        "worldsim.cli",
-        "train",
-        "--config",
-        str(REPO / "experiments/tiny_cpu.py:smoke"),
-        "--workdir",
-        str(workdir),
-        f"--config.data.dir={data_dir}",
+def _flags(stop_at: int = 0) -> list[str]:
+    return [
         "--config.data.batch_size=4",
         f"--config.train.steps={STEPS}",
         "--config.train.warmup_steps=2",
-        "--config.train.log_every=1",
         "--config.train.eval_every=4",
         "--config.checkpoint.every_steps=4",
-        *extra,
+        *([f"--stop-at={stop_at}"] if stop_at else []),
     ]
-    if stop_at:
-        command.append(f"--stop-at={stop_at}")
-    result = subprocess.run(command, env=_env(devices), capture_output=True, text=True, timeout=600)
+
+
+def _train(workdir: Path, data_dir: Path, *extra: str, devices: int = 1, stop_at: int = 0):
+    command = train_command(workdir, data_dir, *_flags(stop_at), *extra)
+    result = subprocess.run(
+        command, env=child_env(devices), capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -67,15 +53,6 @@ def _assert_close(losses: dict[int, float], reference: dict[int, float]) -> None
     for step, loss in losses.items():
         # Sharded reductions sum in another order: equal up to float32 rounding.
         assert loss == pytest.approx(reference[step], rel=2e-5), f"step {step}"
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    from data_pipelines import build_physics_clips
-
-    out = tmp_path_factory.mktemp("data")
-    build_physics_clips(out, num_clips=20, seed=0)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +113,7 @@ def test_params_and_adam_moments_are_sharded_as_the_rules_say():
             str(REPO / "experiments/tiny_cpu.py"),
             *MESH_222,
         ],
-        env=_env(8),
+        env=child_env(8),
         capture_output=True,
         text=True,
         timeout=300,
@@ -169,32 +146,18 @@ def _two_processes(workdir: Path, data_dir: Path, stop_at: int = 0) -> list[str]
     port = _free_port()
     procs = []
     for pid in range(2):
-        command = [
-            sys.executable,
-            "-m",
-            "worldsim.cli",
-            "train",
-            "--config",
-            str(REPO / "experiments/tiny_cpu.py:smoke"),
-            "--workdir",
-            str(workdir),
-            f"--config.data.dir={data_dir}",
-            "--config.data.batch_size=4",
-            f"--config.train.steps={STEPS}",
-            "--config.train.warmup_steps=2",
-            "--config.train.log_every=1",
-            "--config.train.eval_every=4",
-            "--config.checkpoint.every_steps=4",
+        command = train_command(
+            workdir,
+            data_dir,
+            *_flags(stop_at),
             f"--coordinator=127.0.0.1:{port}",
             "--num-processes=2",
             f"--process-id={pid}",
-        ]
-        if stop_at:
-            command.append(f"--stop-at={stop_at}")
+        )
         procs.append(
             subprocess.Popen(
                 command,
-                env=_env(1),
+                env=child_env(1),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

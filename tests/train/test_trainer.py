@@ -22,15 +22,6 @@ REPO = Path(__file__).resolve().parents[2]
 SMOKE = str(REPO / "experiments/tiny_cpu.py:smoke")
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    from data_pipelines import build_physics_clips
-
-    out = tmp_path_factory.mktemp("data")
-    build_physics_clips(out, num_clips=20, seed=0)
-    return out
-
-
 def _config(data_dir: Path, *overrides: str):
     config, rest = load_config(
         [

@@ -13,6 +13,7 @@ analytic FLOPs of the task are printed beside it as a check.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -86,7 +87,7 @@ def dry_run(config: Any, topology: str, *, correct_scan_flops: bool = True) -> C
             if None not in per_depth:
                 corrected = scan_corrected_flops(per_depth[0], per_depth[1], task.depth)
     if corrected is not None:
-        report = _with_flops(report, corrected)
+        report = dataclasses.replace(report, flops=corrected)
     analytic = task.flops_per_step(int(config.data.batch_size)) if task.flops_per_step else None
     print(format_report(report, flops_per_step=analytic, label=f"{task.name} on {spec.name}"))
     if corrected is not None:
@@ -95,9 +96,3 @@ def dry_run(config: Any, topology: str, *, correct_scan_flops: bool = True) -> C
             f"{task.depth}; the scanned program alone reports each layer once)"
         )
     return report
-
-
-def _with_flops(report: CompileReport, flops: float) -> CompileReport:
-    import dataclasses
-
-    return dataclasses.replace(report, flops=flops)
