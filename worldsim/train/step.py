@@ -20,6 +20,7 @@ resumed run draws the same noise as an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -230,10 +231,20 @@ def describe_shardings(state: TrainState, paths: Sequence[str] = ()) -> list[str
     lines = []
     for path, leaf in jax.tree_util.tree_leaves_with_path(state):
         name = jax.tree_util.keystr(path, simple=True, separator="/")
-        if paths and not any(p in name for p in paths):
+        if paths and not any(p in "/" + name + " " for p in paths):
             continue
         sharding = getattr(leaf, "sharding", None)
         spec = getattr(sharding, "spec", None)
         local = f" shard {tuple(sharding.shard_shape(leaf.shape))}" if sharding is not None else ""
         lines.append(f"{name} {tuple(leaf.shape)} {spec}{local}")
     return lines
+
+
+def largest_param_names(params: PyTree, count: int = 2) -> tuple[str, ...]:
+    """Paths (as `describe_shardings` writes them, without the `params/` prefix) of the
+    `count` largest parameters: a model-agnostic choice of what to show in a log."""
+    sized = [
+        (math.prod(leaf.shape), jax.tree_util.keystr(path, simple=True, separator="/"))
+        for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+    ]
+    return tuple("/" + name + " " for _, name in sorted(sized)[-count:])

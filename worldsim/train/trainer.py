@@ -54,6 +54,7 @@ from worldsim.train.step import (
     describe_shardings,
     jit_eval_step,
     jit_train_step,
+    largest_param_names,
     sharded_init,
 )
 from worldsim.train.tasks import Task, task_from_config
@@ -234,7 +235,7 @@ def train(
             + (f"; {flops / 1e9:.2f} GFLOP/step" if flops else "")
         )
         log(f"parameters: {origin}")
-        for line in describe_shardings(state, ("fc1_dm", "q_dnk")):
+        for line in describe_shardings(state, largest_param_names(state["params"])):
             log(f"  {line}")
 
         # ---------------------------------------------------------- step
