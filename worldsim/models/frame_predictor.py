@@ -16,16 +16,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from worldsim.models.params import annotated_param as _param
 from worldsim.parallel import shard
 
 _init = nnx.initializers.lecun_normal()
 _zeros = nnx.initializers.zeros_init()
 _ones = nnx.initializers.ones_init()
-
-
-def _param(rngs: nnx.Rngs, init, shape: tuple[int, ...], axes: tuple[str | None, ...]):
-    """A parameter annotated with logical axis names."""
-    return nnx.Param(nnx.with_partitioning(init, axes)(rngs.params(), shape))
 
 
 # What each scanned block keeps for the backward pass. "full" saves nothing and

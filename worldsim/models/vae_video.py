@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from worldsim.models.params import annotated_param as _param
 from worldsim.parallel import shard
 
 # LeCun normal, fan_in = kt * kh * kw * D_in for DHWIO kernels. Untruncated: the truncated
@@ -35,17 +36,6 @@ _init = nnx.initializers.variance_scaling(1.0, "fan_in", "normal")
 _zeros = nnx.initializers.zeros_init()
 _ones = nnx.initializers.ones_init()
 _ACT = ("batch", None, None, None, None)  # activations [B, T, H, W, D]: only batch is sharded
-
-
-def _param(rngs: nnx.Rngs, init, shape: tuple[int, ...], axes: tuple[str | None, ...]):
-    """A parameter annotated with logical axis names.
-
-    Sharded eagerly when created under `jax.set_mesh(...)`; off-mesh (no mesh
-    context) the annotation is kept as metadata but not applied, so the model
-    also builds and runs on a bare device (STACK_NOTES pitfall 2).
-    """
-    eager = not jax.sharding.get_abstract_mesh().empty
-    return nnx.Param(nnx.with_partitioning(init, axes)(rngs.params(), shape), eager_sharding=eager)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -54,19 +54,30 @@ def ensure_dataset(data_cfg: Any, seed: int) -> str:
     return data_dir
 
 
-def train_iterator(data_cfg: Any, data_dir: str, seed: int):
-    """This process's checkpointable iterator over training batches."""
+def _iterator(data_cfg: Any, data_dir: str, split: str, seed: int, **options: Any):
+    """This process's shard of `split` in batches of `batch_size / process_count` rows."""
     from data_pipelines.grain_pipeline import make_train_iterator
 
     return make_train_iterator(
         data_dir,
-        data_cfg.split,
+        split,
         batch_size=local_batch_size(int(data_cfg.batch_size), jax.process_count()),
-        success_weight=float(data_cfg.success_weight),
-        failure_weight=float(data_cfg.failure_weight),
         seed=seed,
         shard_index=jax.process_index(),
         shard_count=jax.process_count(),
+        **options,
+    )
+
+
+def train_iterator(data_cfg: Any, data_dir: str, seed: int):
+    """This process's checkpointable iterator over training batches."""
+    return _iterator(
+        data_cfg,
+        data_dir,
+        data_cfg.split,
+        seed,
+        success_weight=float(data_cfg.success_weight),
+        failure_weight=float(data_cfg.failure_weight),
         augment=bool(data_cfg.augment),
     )
 
@@ -78,19 +89,17 @@ def eval_batches(data_cfg: Any, data_dir: str, seed: int, num_batches: int) -> l
     host is drawn from the kind it has.
     """
     from data_pipelines import catalog
-    from data_pipelines.grain_pipeline import host_indices, make_train_iterator
+    from data_pipelines.grain_pipeline import host_indices
 
     failures = catalog.failure_mask(data_dir, data_cfg.eval_split)
     mine = failures[host_indices(len(failures), jax.process_index(), jax.process_count())]
-    it = make_train_iterator(
+    it = _iterator(
+        data_cfg,
         data_dir,
         data_cfg.eval_split,
-        batch_size=local_batch_size(int(data_cfg.batch_size), jax.process_count()),
+        seed + 10_007,
         success_weight=float(data_cfg.success_weight) if (~mine).any() else 0.0,
         failure_weight=float(data_cfg.failure_weight) if mine.any() else 0.0,
-        seed=seed + 10_007,
-        shard_index=jax.process_index(),
-        shard_count=jax.process_count(),
         augment=False,
     )
     return [next(it) for _ in range(num_batches)]

@@ -64,7 +64,6 @@ from worldsim.train.tasks import Task, task_from_config
 class TrainResult:
     step: int  # steps completed (the newest checkpoint's step)
     status: str  # "done" | "interrupted"
-    last_metrics: dict[str, float]
 
 
 def log(message: str) -> None:
@@ -249,7 +248,6 @@ def train(
 
         writer = MetricsWriter(workdir, resume_step=start_step + 1) if is_main_process() else None
         stop = _StopFlag()
-        last: dict[str, float] = {}
         step = start_step
         pending: tuple[int, dict, int] | None = None
         too_many_bad: list[str] = []  # set by `consume` when the run must stop
@@ -257,10 +255,8 @@ def train(
 
         def consume(item: tuple[int, dict, int]) -> None:
             """Host side of step `s`, one step late: stop check, log line, console."""
-            nonlocal last
             s, metrics, crc = item
             values = _host_scalars(metrics)
-            last = values
             max_bad = int(train_cfg.max_bad_steps)
             if values["step_ok"] < 1:
                 log(
@@ -370,7 +366,7 @@ def train(
             log(f"stopped at step {step}; checkpoint saved. Run the same command to resume.")
         else:
             log(f"done: {step} steps; checkpoints in {ckpt.directory}, curves in metrics.png")
-        return TrainResult(step=step, status=status, last_metrics=last)
+        return TrainResult(step=step, status=status)
 
 
 # Fields of the step's metrics dict that the log row already renames or that are internal.
