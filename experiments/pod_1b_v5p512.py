@@ -10,7 +10,7 @@ memory and FLOPs printed by the command above. Launch on the pod with the same
 command minus `--dry-run --topology`, one process per host (`jax.distributed` picks
 up the TPU environment; or pass --coordinator/--num-processes/--process-id).
 
-Differs from experiments/tiny_cpu.py only in numbers and the mesh.
+Differs from experiments/frame_predictor_cpu.py only in numbers and the mesh.
 """
 
 from worldsim.train.config import parse_arg

@@ -1,45 +1,52 @@
-r"""The default run: a tiny world model on the physics clips, on a laptop CPU.
+r"""The default run: the whole world model, tiny, on the physics clips, on a 2-core CPU.
 
     worldsim train --config experiments/tiny_cpu.py --workdir runs/tiny
+    worldsim generate --workdir runs/tiny --prompt "a red ball is thrown ..." --out clip.mp4
 
-The model is the engine's test model (a next-frame transformer, 0.13M parameters) until
-the world model lands. Measured on a 2-core CPU VM (2026-11-22): 1000 steps in about
-80 s after the dataset exists (~21 steps/s after compile), train loss 1.11 -> 0.009,
-eval loss 0.0098 at step 1000. Simulates `runs/data/physics_clips` (200 clips) first if
-it is missing. Writes metrics.jsonl, TensorBoard events, metrics.png and checkpoints.
+Three stages in one command (worldsim/world/stages.py), each an engine run in its own
+subdirectory: the causal video VAE, the log-mel audio VAE, then the joint audio-video
+transformer (with its text encoder) on the frozen VAEs' latents. Simulates
+`runs/data/physics_clips` (200 clips) and trains its sentencepiece tokenizer first if
+they are missing. Writes per-stage metrics, TensorBoard events, checkpoints and
+`losses.png`. Figures measured on the 2-core CPU VM are in the README.
 
 Variants through the config argument:
 
-    worldsim train --config experiments/tiny_cpu.py:smoke --workdir runs/tiny_smoke
+    worldsim train --config experiments/tiny_cpu.py:smoke --workdir runs/wm_smoke
 
-`smoke`: a handful of steps on a handful of clips, to check the whole loop
-(data, step, eval, checkpoint, resume) end to end in seconds.
+`smoke`: a few steps per stage on a handful of clips, to check the whole chain
+(data, tokenizer, three stages, checkpoints, generation) in well under a minute.
 
-Any field can be overridden: `--config.train.steps=200 --config.data.augment=false`.
+Any field can be overridden: `--config.stages.av_dit.steps=50 --config.stages.order=av_dit`.
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import base_config
+from worldsim.train.defaults import world_config
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, smoke=False)
-    c = base_config()  # every field and its default: worldsim/train/defaults.py
+    c = world_config()  # every field and its default: worldsim/train/defaults.py
     c.data.dir = "runs/data/physics_clips"  # simulated on first use
     c.data.batch_size = 8
-    c.model.preset = "cpu"  # 8 frames of 32x32, width 64, 2 layers: 0.13M params
-    c.train.steps = 1000
-    c.train.learning_rate = 1e-3
-    c.train.warmup_steps = 100
-    c.train.ema_decay = 0.99  # a 1000-step run: the EMA should see its last ~100 steps
+    c.model.preset = "cpu"  # joint transformer
+    c.model.video_vae = "cpu"
+    c.model.audio_vae = "tiny"
+    c.train.ema_decay = 0.99
+    c.train.eval_every = 100
+    c.train.log_every = 10
+    c.checkpoint.every_steps = 100
+    c.stages.video_vae = dict(steps=300, learning_rate=2e-3, warmup_steps=30, batch_size=4)
+    c.stages.audio_vae = dict(steps=300, learning_rate=2e-3, warmup_steps=30, batch_size=8)
+    c.stages.av_dit = dict(steps=600, learning_rate=1e-3, warmup_steps=60, batch_size=8)
 
     if arg.smoke:
-        c.data.batch_size = 2
         c.data.num_clips = 20
         c.data.dir = "runs/data/physics_clips_smoke"
-        c.train.steps = 6
-        c.train.warmup_steps = 2
         c.train.log_every = 1
         c.train.eval_every = 3
+        c.train.eval_batches = 1
         c.checkpoint.every_steps = 3
+        for stage in ("video_vae", "audio_vae", "av_dit"):
+            c.stages[stage] = dict(steps=4, learning_rate=1e-3, warmup_steps=1, batch_size=2)
     return c

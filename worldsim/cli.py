@@ -4,8 +4,11 @@
     worldsim data build video_folder --src FOLDER --out DIR
     worldsim data show DIR --split SPLIT --index I --out FILE.mp4
     worldsim data stats DIR
+    worldsim data tokenizer DIR [--vocab-size N]
     worldsim train --config experiments/NAME.py[:ARG] --workdir DIR [--config.a.b=V ...]
     worldsim train --config experiments/NAME.py --dry-run --topology v5p-512
+    worldsim generate --workdir DIR --prompt "..." [--seconds S] [--init-video F --init-frames K]
+                      [--reference F] [--previous-shot F] [--num-samples N] --out OUT.mp4
 
 Heavy imports (TFDS, grain, imageio) happen inside the handlers so `--help` stays instant.
 """
@@ -101,6 +104,20 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokenizer(args: argparse.Namespace) -> int:
+    from data_pipelines import catalog
+    from data_pipelines.tokenizer import Tokenizer, train_tokenizer
+
+    path = train_tokenizer(args.dir, vocab_size=args.vocab_size)
+    tokenizer = Tokenizer.load(path)
+    print(f"tokenizer written to {path} (vocab size {tokenizer.vocab_size})")
+    caption = catalog.open_split(args.dir, "train", skip=catalog.HEAVY_FIELDS)[0]["caption"]
+    ids = tokenizer.encode([caption], max_len=64)[0]
+    print(f"sample: {caption.decode('utf-8')!r}")
+    print(f"  ids: {ids[ids != tokenizer.PAD_ID].tolist()}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from worldsim.parallel import maybe_initialize
 
@@ -116,10 +133,63 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         report = dry_run(args.config, args.topology)
         return 0 if report.fits else 1
-    from worldsim.train.trainer import train
+    if args.config.model.kind == "world_model":  # staged: video VAE, audio VAE, transformer
+        from worldsim.world.stages import train_world
 
-    result = train(args.config, args.workdir, stop_at=args.stop_at)
+        result = train_world(args.config, args.workdir, stop_at=args.stop_at)
+    else:
+        from worldsim.train.trainer import train
+
+        result = train(args.config, args.workdir, stop_at=args.stop_at)
     return 0 if result.status in ("done", "interrupted") else 1
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from worldsim.world.generate_cli import run_generate
+
+    for path in run_generate(args):
+        print(path)
+    return 0
+
+
+def _add_generate_parser(commands) -> None:
+    gen = commands.add_parser(
+        "generate",
+        help="generate clips with sound from a trained world model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Sample video with its sound from the world model in --workdir (the transformer "
+            "stage's EMA weights) and write mp4 files (H.264 + AAC). Context clips are given "
+            "in context: --init-video with --init-frames K holds its first K frames, "
+            "--reference injects a subject from a clip, --previous-shot continues a shot."
+        ),
+        epilog=(
+            "examples:\n"
+            '  worldsim generate --workdir runs/tiny --prompt "a red ball bounces" --out a.mp4\n'
+            "  worldsim generate --workdir runs/tiny --prompts-file prompts.txt --num-samples 2 \\\n"
+            "      --seconds 3 --out outs/clip.mp4\n"
+            "  worldsim generate --workdir runs/tiny --prompt \"...\" --init-video in.mp4 "
+            "--init-frames 5 --out cont.mp4"
+        ),
+    )
+    gen.add_argument("--workdir", required=True, help="run directory of `worldsim train`")
+    gen.add_argument("--prompt", action="append", default=[], help="caption (repeatable)")
+    gen.add_argument("--prompts-file", help="one caption per line")
+    gen.add_argument("--seconds", type=float, help="duration (default: one window)")
+    gen.add_argument("--init-video", help="video whose first frames the output starts with")
+    gen.add_argument("--init-frames", type=int, default=0, help="how many first frames to keep")
+    gen.add_argument("--reference", help="clip to take a subject from (cameo)")
+    gen.add_argument("--previous-shot", help="the shot before this one (multi-shot)")
+    gen.add_argument("--num-samples", type=int, default=1, help="samples per prompt")
+    gen.add_argument("--steps", type=int, default=20, help="ODE steps")
+    gen.add_argument("--solver", choices=("euler", "heun"), default="heun")
+    gen.add_argument("--cfg-scale", type=float, default=3.0, help="classifier-free guidance")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--raw-params", action="store_true", help="use raw params, not the EMA")
+    gen.add_argument(
+        "--out", required=True, help="OUT.mp4; several outputs become OUT_p<prompt>_s<sample>.mp4"
+    )
+    gen.set_defaults(handler=cmd_generate)
 
 
 def _add_train_parser(commands) -> None:
@@ -258,7 +328,25 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(handler=cmd_stats)
 
+    tokenizer = data_commands.add_parser(
+        "tokenizer",
+        help="train the caption tokenizer (sentencepiece) of a dataset",
+        description=(
+            "Train a sentencepiece model on the captions of the train split and save it with "
+            "the dataset (tokenizer/spm.model beside dataset_info.json), replacing any earlier one."
+        ),
+    )
+    tokenizer.add_argument("dir", help="dataset directory given to `data build --out`")
+    tokenizer.add_argument(
+        "--vocab-size",
+        type=int,
+        default=256,
+        help="largest vocabulary, special ids included (default 256; may come out smaller)",
+    )
+    tokenizer.set_defaults(handler=cmd_tokenizer)
+
     _add_train_parser(commands)
+    _add_generate_parser(commands)
     return parser
 
 

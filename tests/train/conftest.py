@@ -1,5 +1,5 @@
-"""Shared by the trainer tests: one small simulated dataset, and the `worldsim train`
-command line that the subprocess tests start."""
+"""Shared by the trainer tests: the `worldsim train` command line that the subprocess
+tests start (the session's small dataset, `data_dir`, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory) -> Path:
-    """20 in-range clips (16 train, 2 validation, ...), built once per session."""
-    from data_pipelines import build_physics_clips
-
-    out = tmp_path_factory.mktemp("train_data")
-    build_physics_clips(out, num_clips=20, seed=0)
-    return out
 
 
 def train_command(workdir: Path, data_dir: Path, *flags: str) -> list[str]:
@@ -30,7 +18,7 @@ def train_command(workdir: Path, data_dir: Path, *flags: str) -> list[str]:
         "worldsim.cli",
         "train",
         "--config",
-        str(REPO / "experiments/tiny_cpu.py:smoke"),
+        str(REPO / "experiments/frame_predictor_cpu.py:smoke"),
         "--workdir",
         str(workdir),
         f"--config.data.dir={data_dir}",

@@ -26,7 +26,7 @@ def load(*args):
     return load_config(["--config", TINY, *args])
 
 
-def test_tiny_cpu_loads_and_validates():
+def test_frame_predictor_cpu_loads_and_validates():
     config, rest = load()
     assert rest == []
     validate(config)

@@ -14,7 +14,7 @@ from worldsim.train.config import load_config
 from worldsim.train.dry_run import dry_run
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = str(REPO / "experiments/tiny_cpu.py")
+TINY = str(REPO / "experiments/frame_predictor_cpu.py")
 POD = str(REPO / "experiments/pod_1b_v5p512.py")
 
 

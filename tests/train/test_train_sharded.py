@@ -110,7 +110,7 @@ def test_params_and_adam_moments_are_sharded_as_the_rules_say():
             "-c",
             SHARDINGS_CHILD,
             "--config",
-            str(REPO / "experiments/tiny_cpu.py"),
+            str(REPO / "experiments/frame_predictor_cpu.py"),
             *MESH_222,
         ],
         env=child_env(8),

@@ -19,7 +19,7 @@ from worldsim.train.trainer import train
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 REPO = Path(__file__).resolve().parents[2]
-SMOKE = str(REPO / "experiments/tiny_cpu.py:smoke")
+SMOKE = str(REPO / "experiments/frame_predictor_cpu.py:smoke")
 
 
 def _config(data_dir: Path, *overrides: str):

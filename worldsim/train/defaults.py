@@ -59,3 +59,44 @@ def base_config() -> ml_collections.ConfigDict:
     c.checkpoint = dict(every_steps=200, keep=3)
 
     return c
+
+
+def world_config() -> ml_collections.ConfigDict:
+    """`base_config()` plus the world model's fields: the three stages and their models.
+
+    `model.*` names the parts (presets in worldsim/models/{vae_video,vae_audio,av_dit}.py)
+    and the windows (worldsim/world/spec.py); `stages.*` gives each stage's length and
+    learning rate (they override `train.*` and `data.batch_size` for that stage).
+    """
+    c = base_config()
+    c.model = dict(
+        kind="world_model",
+        preset="cpu",  # the joint transformer
+        remat="none",
+        video_vae="cpu",
+        audio_vae="tiny",
+        text=dict(width=64, depth=2, heads=4),
+        fps=16,
+        sample_rate=16_000,
+        frame_size=32,  # 64x64 clips are mean-pooled to it
+        window_frames=17,  # 1 + 4k frames per window (causal video VAE)
+        shot_offset_frames=15,  # target window start; the previous shot starts at 0
+        mel_frames_per_video_frame=4,
+        video_patch=(1, 2, 2),
+        audio_patch=1,
+        text_len=24,
+        vocab_size=256,
+        video_kl_weight=1e-6,
+        audio_kl_weight=1e-4,
+        caption_dropout=0.1,
+        # P(context mode) during training: none, first frames, reference, previous shot.
+        context_mode_probs=(0.4, 0.3, 0.15, 0.15),
+    )
+    stage = dict(steps=200, learning_rate=1e-3, warmup_steps=20, batch_size=8)
+    c.stages = dict(
+        order="video_vae,audio_vae,av_dit",  # any subset, in this order
+        video_vae=dict(stage),
+        audio_vae=dict(stage),
+        av_dit=dict(stage),
+    )
+    return c

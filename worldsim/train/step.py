@@ -148,13 +148,18 @@ def train_step(
 
 
 def eval_step(cfg: StepConfig, state: TrainState, batch: Batch) -> dict[str, jax.Array]:
-    """Loss of the current and of the EMA parameters on one batch (fixed key)."""
+    """Loss and the loss's other metrics (PSNR, mel L1, ...) of the current and of the EMA
+    parameters on one batch (fixed key): `eval_loss`, `eval_loss_ema`, `eval_psnr_ema`, ..."""
     key = jax.random.key(cfg.seed + 1)
     dtype = DTYPES[cfg.compute_dtype]
     out = {}
-    for name, params in (("eval_loss", state["params"]), ("eval_loss_ema", state["ema"])):
+    for suffix, params in (("", state["params"]), ("_ema", state["ema"])):
         model = nnx.merge(cfg.graphdef, _cast_floats(params, dtype), state["rest"])
-        out[name] = cfg.loss_fn(model, batch, key)[0].astype(jnp.float32)
+        loss, aux = cfg.loss_fn(model, batch, key)
+        out[f"eval_loss{suffix}"] = loss.astype(jnp.float32)
+        for name, value in aux.items():
+            if name != "loss":
+                out[f"eval_{name}{suffix}"] = jnp.asarray(value, jnp.float32)
     return out
 
 

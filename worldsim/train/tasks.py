@@ -45,7 +45,7 @@ class Task:
 # ----------------------------------------------------------------------------- frame predictor
 
 
-def _downsample(video: np.ndarray, frame_size: int) -> np.ndarray:
+def downsample_frames(video: np.ndarray, frame_size: int) -> np.ndarray:
     """uint8 [B, T, H, W, 3] -> uint8 [B, T, S, S, 3] by mean-pooling an integer factor."""
     b, t, h, w, c = video.shape
     if h % frame_size or w % frame_size or h != w:
@@ -87,7 +87,7 @@ def _frame_predictor_task(config: Any, stride: int) -> Task:
                 f"clips give {video.shape[1]} frames at frame_stride {stride}, the model "
                 f"needs {config.num_frames}; lower data.frame_stride or use longer clips"
             )
-        return {"frames": _downsample(video, config.frame_size)}  # [B, T, S, S, 3]
+        return {"frames": downsample_frames(video, config.frame_size)}  # [B, T, S, S, 3]
 
     def batch_shapes(batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
         shape = (batch_size, config.num_frames, config.frame_size, config.frame_size, 3)

@@ -1,0 +1,160 @@
+"""The world model end to end on a tiny budget: three stages, generation, conditioning, sharding.
+
+One session-scoped smoke run (`experiments/tiny_cpu.py:smoke`, 4 steps per stage) is
+shared by the tests; they check plumbing and contracts (files, shapes, durations,
+exact first-frame conditioning, mesh equivalence), not sample quality.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = str(REPO / "experiments/tiny_cpu.py:smoke")
+
+pytestmark = pytest.mark.slow
+
+
+def _config(data_dir: Path, *flags: str):
+    from worldsim.train.config import load_config
+
+    config, rest = load_config(["--config", SMOKE, f"--config.data.dir={data_dir}", *flags])
+    assert not rest
+    return config
+
+
+@pytest.fixture(scope="module")
+def world_run(tmp_path_factory, data_dir) -> Path:
+    from worldsim.world.stages import train_world
+
+    workdir = tmp_path_factory.mktemp("world") / "run"
+    result = train_world(_config(data_dir), workdir)
+    assert result.status == "done"
+    return workdir
+
+
+def _losses(path: Path) -> dict[int, float]:
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if "loss" in r}
+
+
+def test_stages_write_their_runs(world_run, data_dir):
+    for stage in ("video_vae", "audio_vae", "av_dit"):
+        losses = _losses(world_run / stage / "metrics.jsonl")
+        assert sorted(losses) == [1, 2, 3, 4] and all(np.isfinite(list(losses.values())))
+        assert (world_run / stage / "checkpoints").is_dir()
+    assert (world_run / "losses.png").stat().st_size > 0
+    assert (world_run / "tokenizer.model").stat().st_size > 0
+    stats = json.loads((world_run / "av_dit" / "latent_stats.json").read_text())
+    assert stats["video_std"] > 0 and stats["audio_std"] > 0
+    # The evaluation reports the VAEs' quality measures.
+    rows = [json.loads(x) for x in (world_run / "video_vae/metrics.jsonl").read_text().splitlines()]
+    assert any("eval_psnr_ema" in r for r in rows)
+
+    # A second call finds every stage finished and trains nothing.
+    from worldsim.world.stages import train_world
+
+    before = (world_run / "av_dit/metrics.jsonl").read_text()
+    assert train_world(_config(data_dir), world_run).status == "done"
+    assert (world_run / "av_dit/metrics.jsonl").read_text() == before
+
+
+def test_generate_writes_mp4_with_one_video_and_one_audio_stream_of_the_duration(
+    world_run, tmp_path
+):
+    from worldsim.cli import main
+    from worldsim.media.video_io import probe, read_audio, read_video
+
+    out = tmp_path / "clip.mp4"
+    seconds = 1.5  # 24 frames at 16 fps: two windows (the second continues the first)
+    argv = ["generate", "--workdir", str(world_run), "--prompt", "a ball", "--prompt", "a tower"]
+    argv += ["--seconds", str(seconds), "--num-samples", "1", "--steps", "3", "--out", str(out)]
+    assert main(argv) == 0
+    paths = sorted(tmp_path.glob("clip_p*_s0.mp4"))
+    assert len(paths) == 2
+    for path in paths:
+        streams = subprocess.run(
+            [_ffprobe_or_ffmpeg(), "-hide_banner", "-i", str(path)],
+            capture_output=True,
+            text=True,
+        ).stderr
+        assert streams.count("Stream #0:") == 2, streams
+        assert streams.count("Video:") == 1 and streams.count("Audio:") == 1
+        info = probe(path)
+        assert info["has_video"] and info["has_audio"]
+        frames, fps = read_video(path)
+        assert fps == 16 and len(frames) == 24
+        audio = read_audio(path, sample_rate=16_000)
+        assert abs(len(audio) - seconds * 16_000) <= 16_000 / 16  # within one frame
+    a, _ = read_video(paths[0])
+    b, _ = read_video(paths[1])
+    assert np.abs(a.astype(int) - b.astype(int)).mean() > 0.5  # the prompt reaches the model
+
+
+def _ffprobe_or_ffmpeg() -> str:
+    from worldsim.media.video_io import ffmpeg_exe
+
+    return ffmpeg_exe()
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
+def test_first_frames_given_are_the_first_frames_generated(world_run, data_dir, tmp_path):
+    """With K first frames given, the output's first frames are their VAE reconstruction."""
+    from data_pipelines.catalog import open_split
+    from worldsim.media.video_io import write_mp4
+    from worldsim.world.generate import Generator, SamplerConfig
+
+    record = open_split(data_dir, "validation")[0]
+    init = tmp_path / "init.mp4"
+    write_mp4(init, record["video"], record["audio"], 16, 16_000)
+
+    gen = Generator(world_run)
+    sampler = SamplerConfig(steps=3)
+    k = 5  # frames 0..4 = latent frames 0 and 1
+    context = gen.context(init_video=str(init), init_frames=k)
+    frames, audio = gen.generate(["a ball"], context=context, seed=0, sampler=sampler)
+    free, _ = gen.generate(["a ball"], seed=0, sampler=sampler)
+    assert frames.shape == (1, 17, 32, 32, 3) and audio.shape == (1, 17 * 1000)
+
+    # What the model was given: the init clip's first k frames, through the VAE and back.
+    given, _ = gen._window(*gen._read_clip(init))
+    latents = gen.codec.encode_video(given[None])
+    reconstruction = gen.codec.decode_video(latents)[0]  # [17, 32, 32, 3]
+    held = _psnr(frames[0, :k], reconstruction[:k])
+    unheld = _psnr(free[0, :k], reconstruction[:k])
+    print(f"first {k} frames: PSNR vs reconstruction held {held:.1f} dB, free {unheld:.1f} dB")
+    assert held > 40.0 and held > unheld + 15.0
+
+
+def test_transformer_stage_on_8_devices_matches_1_device(world_run, data_dir, tmp_path):
+    """fsdp=2, tensor=2, data=2 on 8 fake CPU devices: the same losses as on 1 device."""
+    from tests.train.conftest import child_env
+
+    losses = {}
+    for devices, mesh in ((1, []), (8, ["--config.mesh.fsdp=2", "--config.mesh.tensor=2"])):
+        workdir = tmp_path / f"d{devices}"
+        shutil.copytree(world_run, workdir, ignore=shutil.ignore_patterns("av_dit"))
+        cmd = [sys.executable, "-m", "worldsim.cli", "train", "--config", SMOKE]
+        cmd += ["--workdir", str(workdir), f"--config.data.dir={data_dir}"]
+        cmd += ["--config.stages.order=av_dit", "--config.stages.av_dit.batch_size=4", *mesh]
+        done = subprocess.run(cmd, env=child_env(devices), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        if devices == 8:
+            assert "'fsdp': 2, 'tensor': 2" in done.stdout
+            assert "P(" in done.stdout and "'tensor'" in done.stdout
+        losses[devices] = _losses(workdir / "av_dit/metrics.jsonl")
+    assert sorted(losses[1]) == [1, 2, 3, 4]
+    for step, loss in losses[1].items():
+        assert abs(losses[8][step] - loss) <= 1e-4 * abs(loss), (step, loss, losses[8][step])
+    print("av_dit losses 1 device:", losses[1], "8 devices:", losses[8])

@@ -1,0 +1,189 @@
+"""The world model the transformer stage trains: text encoder + joint AV transformer, and its loss.
+
+    v_video, v_audio = model(video, audio, layout, video_pos, audio_pos, t, caption)
+
+The text encoder is trained jointly with the transformer (its gradients come
+from the flow-matching loss). The VAEs are frozen by then: their latents arrive
+in the batch (`worldsim.world.encoders`).
+
+The loss (`world_loss`) fits on one screen: sample a context mode per row, build
+the two-slot token sequence (`worldsim.world.layout`), noise the target tokens
+only, drop captions for classifier-free guidance, and average the squared
+velocity error over target tokens of both modalities (`loss_from_velocity`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from worldsim.diffusion import flow_matching as fm
+from worldsim.models.av_dit import AVDiT, AVDiTConfig
+from worldsim.models.text_encoder import TextEncoder, TextEncoderConfig
+from worldsim.world import layout as lay
+from worldsim.world.spec import WorldSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    mode_probs: tuple[float, ...] = (0.4, 0.3, 0.15, 0.15)  # over layout.MODE_NAMES
+    caption_dropout: float = 0.1  # classifier-free guidance
+    timestep_mean: float = 0.0  # logit-normal t (SD3)
+    timestep_std: float = 1.0
+
+
+class WorldModel(nnx.Module):
+    def __init__(self, dit: AVDiTConfig, text: TextEncoderConfig, *, rngs: nnx.Rngs):
+        self.text = TextEncoder(text, rngs=rngs)
+        self.dit = AVDiT(dit, rngs=rngs)
+
+    def __call__(
+        self,
+        video: jax.Array,  # [B, 2L, Fv]
+        audio: jax.Array,  # [B, 2A, Fa]
+        layout: lay.Layout,
+        video_pos: jax.Array,  # [B, 2L, 3]
+        audio_pos: jax.Array,  # [B, 2A]
+        t: jax.Array,  # [B]
+        caption: jax.Array,  # int32 [B, C]; all zeros = null caption
+        *,
+        scan: bool | None = None,
+    ) -> tuple[jax.Array, jax.Array]:
+        text, text_mask = self.text(caption)  # [B, C, Dt], [B, C]
+        return self.dit(
+            video,
+            video_pos,
+            layout.video_type,
+            audio,
+            audio_pos,
+            layout.audio_type,
+            t,
+            text,
+            text_mask,
+            layout.video_valid,
+            layout.audio_valid,
+            scan=scan,
+        )
+
+
+def sequence_tokens(
+    spec: WorldSpec, batch: dict[str, jax.Array], mode: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Clean two-slot token sequences (video [B, 2L, Fv], audio [B, 2A, Fa]) for a training batch.
+
+    The context slot holds the previous window of the same clip (mode 3), or the
+    target window of another clip of the batch as a reference (mode 2, rolled by
+    one row), or zeros (masked out) otherwise.
+    """
+    target_v = lay.video_to_tokens(batch["video_target"], spec.video_patch)  # [B, L, Fv]
+    target_a = lay.audio_to_tokens(batch["audio_target"], spec.audio_patch)  # [B, A, Fa]
+    previous_v = lay.video_to_tokens(batch["video_previous"], spec.video_patch)
+    previous_a = lay.audio_to_tokens(batch["audio_previous"], spec.audio_patch)
+
+    def slot(target, previous):
+        reference = jnp.roll(target, 1, axis=0)
+        m = mode[:, None, None]
+        return jnp.where(m == 2, reference, jnp.where(m == 3, previous, 0.0))
+
+    video = jnp.concatenate([slot(target_v, previous_v), target_v], axis=1)  # [B, 2L, Fv]
+    audio = jnp.concatenate([slot(target_a, previous_a), target_a], axis=1)  # [B, 2A, Fa]
+    return video, audio
+
+
+def loss_from_velocity(
+    v_video: jax.Array,
+    v_audio: jax.Array,
+    x0_video: jax.Array,
+    noise_video: jax.Array,
+    x0_audio: jax.Array,
+    noise_audio: jax.Array,
+    layout: lay.Layout,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Squared velocity error averaged over the target tokens' features of both modalities.
+
+    Context and padding positions carry no weight: whatever the model outputs there
+    leaves the loss unchanged (tested).
+    """
+    mask_v = lay.target_mask(layout.video_type, layout.video_valid)  # [B, 2L]
+    mask_a = lay.target_mask(layout.audio_type, layout.audio_valid)  # [B, 2A]
+    loss_v = fm.flow_matching_loss(v_video, x0_video, noise_video, mask_v)
+    loss_a = fm.flow_matching_loss(v_audio, x0_audio, noise_audio, mask_a)
+    n_v = jnp.sum(mask_v) * x0_video.shape[-1]
+    n_a = jnp.sum(mask_a) * x0_audio.shape[-1]
+    loss = (loss_v * n_v + loss_a * n_a) / jnp.maximum(n_v + n_a, 1)
+    return loss, {"loss": loss, "video_loss": loss_v, "audio_loss": loss_a}
+
+
+def world_loss(
+    model: WorldModel,
+    batch: dict[str, jax.Array],
+    key: jax.Array,
+    *,
+    spec: WorldSpec,
+    loss_cfg: LossConfig,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Flow matching on the two-slot sequence with a random context mode per row.
+
+    batch: `video_target`, `video_previous` [B, t, h, w, Z]; `audio_target`,
+    `audio_previous` [B, U, Y] (normalised VAE latents); `caption` int32 [B, C].
+    """
+    b = batch["caption"].shape[0]
+    k_layout, k_t, k_nv, k_na, k_cap = jax.random.split(key, 5)
+    with jax.named_scope("layout"):
+        layout, mode = lay.sample_layout(k_layout, spec, b, loss_cfg.mode_probs)
+        x0_v, x0_a = sequence_tokens(spec, batch, mode)  # [B, 2L, Fv], [B, 2A, Fa]
+        video_pos, audio_pos = lay.positions(spec, b)
+    with jax.named_scope("noise"):
+        t = fm.sample_timesteps(
+            k_t, (b,), mean=loss_cfg.timestep_mean, std=loss_cfg.timestep_std
+        )  # [B]
+        noise_v = jax.random.normal(k_nv, x0_v.shape, x0_v.dtype)
+        noise_a = jax.random.normal(k_na, x0_a.shape, x0_a.dtype)
+        in_v, _ = fm.noised_inputs(
+            x0_v, noise_v, t, lay.context_mask(layout.video_type, layout.video_valid)
+        )
+        in_a, _ = fm.noised_inputs(
+            x0_a, noise_a, t, lay.context_mask(layout.audio_type, layout.audio_valid)
+        )
+        caption, _ = fm.drop_captions(k_cap, batch["caption"], loss_cfg.caption_dropout)
+    with jax.named_scope("model"):
+        v_v, v_a = model(in_v, in_a, layout, video_pos, audio_pos, t, caption)
+    with jax.named_scope("loss"):
+        loss, metrics = loss_from_velocity(v_v, v_a, x0_v, noise_v, x0_a, noise_a, layout)
+    return loss, metrics
+
+
+def make_world_model(spec: WorldSpec, model_cfg: Any, rngs: nnx.Rngs) -> WorldModel:
+    dit_cfg, text_cfg = model_configs(spec, model_cfg)
+    return WorldModel(dit_cfg, text_cfg, rngs=rngs)
+
+
+def model_configs(spec: WorldSpec, model_cfg: Any) -> tuple[AVDiTConfig, TextEncoderConfig]:
+    """(transformer config, text encoder config) from `config.model`."""
+    from worldsim.models import av_dit
+
+    text = model_cfg.text
+    text_cfg = TextEncoderConfig(
+        vocab_size=spec.vocab_size,
+        max_len=spec.text_len,
+        width=int(text.width),
+        depth=int(text.depth),
+        heads=int(text.heads),
+    )
+    if model_cfg.preset not in av_dit.PRESETS:
+        raise ValueError(
+            f"config field 'model.preset' = {model_cfg.preset!r}: not one of "
+            f"{sorted(av_dit.PRESETS)}"
+        )
+    dit_cfg = av_dit.make_config(
+        model_cfg.preset,
+        video_features=spec.video_features,
+        audio_features=spec.audio_features,
+        text_width=int(text.width),
+        remat=model_cfg.remat,
+    )
+    return dit_cfg, text_cfg

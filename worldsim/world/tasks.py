@@ -1,0 +1,164 @@
+"""The world model's training stages as engine `Task`s: video VAE, audio VAE, transformer.
+
+Each stage is an ordinary engine run (`worldsim.train.trainer.train`) in its own
+subdirectory of the workdir, so each checkpoints, resumes and logs by itself
+(`worldsim.world.stages` runs them in order). The VAE stages train on both
+windows of every clip (previous shot and target: 2B rows); the transformer stage
+reads latents from the frozen VAEs (`Codec.prepare_batch`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from worldsim.train.tasks import HostBatch, Task
+from worldsim.world.codec import fit_frames, video_to_unit, windows
+from worldsim.world.spec import WorldSpec, spec_from_config
+
+STAGES = ("video_vae", "audio_vae", "av_dit")
+
+
+def video_vae_task(spec: WorldSpec, model_cfg: Any) -> Task:
+    from worldsim.models import vae_video
+
+    vae_cfg = spec.video_vae_config
+    kl_weight = float(model_cfg.video_kl_weight)
+
+    def prepare_batch(batch: HostBatch) -> HostBatch:
+        video = fit_frames(np.asarray(batch["video"]), spec)
+        return {"video": np.concatenate(windows(video, spec), axis=0)}  # [2B, W, S, S, 3]
+
+    def batch_shapes(batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+        s = spec.frame_size
+        return {
+            "video": jax.ShapeDtypeStruct((2 * batch_size, spec.window_frames, s, s, 3), jnp.uint8)
+        }
+
+    def loss_fn(model, batch, key):
+        return vae_video.vae_loss(model, video_to_unit(batch["video"]), key, kl_weight=kl_weight)
+
+    return Task(
+        name="video_vae",
+        make_model=lambda rngs: vae_video.VideoVAE(vae_cfg, rngs=rngs),
+        loss_fn=loss_fn,
+        prepare_batch=prepare_batch,
+        batch_shapes=batch_shapes,
+    )
+
+
+def audio_vae_task(spec: WorldSpec, model_cfg: Any) -> Task:
+    from worldsim.media.audio_features import log_mel
+    from worldsim.models import vae_audio
+
+    vae_cfg = spec.audio_vae_config
+    kl_weight = float(model_cfg.audio_kl_weight)
+    per_frame = spec.sample_rate // spec.fps
+
+    def prepare_batch(batch: HostBatch) -> HostBatch:
+        audio = np.concatenate(windows(np.asarray(batch["audio"]), spec, per_frame), axis=0)
+        return {"mel": log_mel(audio.astype(np.float32), spec.mel_config)}  # [2B, M, n_mels]
+
+    def batch_shapes(batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+        shape = (2 * batch_size, spec.mel_frames, vae_cfg.n_mels)
+        return {"mel": jax.ShapeDtypeStruct(shape, jnp.float32)}
+
+    def loss_fn(model, batch, key):
+        return vae_audio.vae_loss(model, batch["mel"], key, kl_weight=kl_weight)
+
+    return Task(
+        name="audio_vae",
+        make_model=lambda rngs: vae_audio.AudioVAE(vae_cfg, rngs=rngs),
+        loss_fn=loss_fn,
+        prepare_batch=prepare_batch,
+        batch_shapes=batch_shapes,
+    )
+
+
+def av_dit_task(
+    spec: WorldSpec, model_cfg: Any, codec: Any = None, *, unrolled_depth: int | None = None
+) -> Task:
+    """The transformer stage. Without a `codec` the task still compiles (dry runs, tests
+    with synthetic latents) but cannot prepare pipeline batches. `unrolled_depth`: that
+    many layers in a Python loop (FLOP counting in the dry run)."""
+    from worldsim.models import av_dit
+    from worldsim.world.model import LossConfig, WorldModel, model_configs, world_loss
+
+    dit_cfg, text_cfg = model_configs(spec, model_cfg)
+    if unrolled_depth is not None:
+        dit_cfg = dataclasses.replace(dit_cfg, depth=unrolled_depth, scan_layers=False)
+    loss_cfg = LossConfig(
+        mode_probs=tuple(float(p) for p in model_cfg.context_mode_probs),
+        caption_dropout=float(model_cfg.caption_dropout),
+    )
+    t, h, w = spec.video_latent_grid
+
+    def prepare_batch(batch: HostBatch) -> HostBatch:
+        if codec is None:
+            raise RuntimeError("the av_dit task needs the trained VAEs (a Codec) to read clips")
+        return codec.prepare_batch(batch)
+
+    def batch_shapes(batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+        video = (batch_size, t, h, w, spec.video_latent_channels)
+        audio = (batch_size, spec.audio_latents, spec.audio_latent_channels)
+        f32 = jnp.float32
+        return {
+            "video_previous": jax.ShapeDtypeStruct(video, f32),
+            "video_target": jax.ShapeDtypeStruct(video, f32),
+            "audio_previous": jax.ShapeDtypeStruct(audio, f32),
+            "audio_target": jax.ShapeDtypeStruct(audio, f32),
+            "caption": jax.ShapeDtypeStruct((batch_size, spec.text_len), jnp.int32),
+        }
+
+    def loss_fn(model, batch, key):
+        return world_loss(model, batch, key, spec=spec, loss_cfg=loss_cfg)
+
+    video_tokens, audio_tokens = 2 * spec.video_tokens, 2 * spec.audio_tokens
+
+    def flops_per_step(batch_size: int) -> float:
+        return av_dit.flops_per_step(
+            dit_cfg, batch_size, video_tokens, audio_tokens, spec.text_len
+        ) + text_flops_per_step(text_cfg, batch_size)
+
+    return Task(
+        name="av_dit",
+        make_model=lambda rngs: WorldModel(dit_cfg, text_cfg, rngs=rngs),
+        loss_fn=loss_fn,
+        prepare_batch=prepare_batch,
+        batch_shapes=batch_shapes,
+        flops_per_step=flops_per_step,
+        tokens_per_step=lambda batch_size: batch_size * (video_tokens + audio_tokens),
+        unrolled_with_depth=lambda depth: av_dit_task(spec, model_cfg, codec, unrolled_depth=depth),
+        depth=dit_cfg.depth,
+    )
+
+
+def text_flops_per_step(text_cfg: Any, batch_size: int) -> float:
+    """Forward + backward matmul FLOPs of the text encoder (6 * params * tokens, embeddings excluded)."""
+    d, c = text_cfg.width, text_cfg.max_len
+    per_layer = 4 * d * d + 2 * d * text_cfg.mlp_ratio * d
+    return (
+        6.0 * per_layer * text_cfg.depth * batch_size * c
+        + 12.0 * text_cfg.depth * batch_size * c * c * d
+    )
+
+
+def stage_task(stage: str, config: Any, codec: Any = None) -> Task:
+    spec = spec_from_config(config.model)
+    if stage == "video_vae":
+        return video_vae_task(spec, config.model)
+    if stage == "audio_vae":
+        return audio_vae_task(spec, config.model)
+    if stage == "av_dit":
+        return av_dit_task(spec, config.model, codec)
+    raise ValueError(f"config field 'stages.order': unknown stage {stage!r}; stages are {STAGES}")
+
+
+def world_model_task(model_cfg: Any, data_cfg: Any) -> Task:
+    """`model.kind = "world_model"` for the engine alone (dry runs): the transformer stage."""
+    del data_cfg
+    return av_dit_task(spec_from_config(model_cfg), model_cfg)
