@@ -26,16 +26,20 @@ $(VENV)/.libtpu: $(STAMP)
 	touch $(VENV)/.libtpu
 
 # The main job: simulate a small physics dataset (all six families, in-range and
-# out-of-range splits), print its statistics, write a preview clip with sound, then train
-# the tiny default config on it (resumes if run again).
+# out-of-range splits), print its statistics, write a preview clip with sound, train the
+# tiny world model on it (video VAE, audio VAE, transformer; resumes if run again), then
+# generate clips with sound next to the simulator's ground truth in $(DEMO)/index.html.
 demo: $(STAMP)
 	$(BIN)/worldsim data build physics_clips --out $(DEMO)/data --num-clips 200 --seed 0
 	$(BIN)/worldsim data stats $(DEMO)/data
 	$(BIN)/worldsim data show $(DEMO)/data --split train --index 0 --out $(DEMO)/preview.mp4
 	$(BIN)/worldsim train --config experiments/tiny_cpu.py --workdir $(DEMO)/train \
 		--config.data.dir=$(DEMO)/data
-	@echo "demo done: open $(DEMO)/preview.mp4 (video + sound), $(DEMO)/preview.png,"
-	@echo "  $(DEMO)/train/metrics.png (loss curves); tensorboard --logdir $(DEMO)/train/tb"
+	$(BIN)/python -m worldsim.world.demo --workdir $(DEMO)/train --data-dir $(DEMO)/data \
+		--out $(DEMO)
+	@echo "demo done: open $(DEMO)/index.html (generated clips with sound beside the simulator),"
+	@echo "  $(DEMO)/train/losses.png (every stage's loss curve), $(DEMO)/preview.mp4;"
+	@echo "  tensorboard --logdir $(DEMO)/train"
 
 # JAX_PLATFORMS=cpu: the tests run on the CPU (fake devices included) even where libtpu
 # or a GPU is installed; TPU compiles for dry runs still work beside it.

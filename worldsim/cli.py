@@ -131,7 +131,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         jax.config.update("jax_platforms", "cpu")
         from worldsim.train.dry_run import dry_run
 
-        report = dry_run(args.config, args.topology)
+        config = args.config
+        if config.model.kind == "world_model":  # the transformer stage is the one to size
+            from worldsim.world.stages import stage_config
+
+            config = stage_config(config, "av_dit")
+        report = dry_run(config, args.topology)
         return 0 if report.fits else 1
     if args.config.model.kind == "world_model":  # staged: video VAE, audio VAE, transformer
         from worldsim.world.stages import train_world

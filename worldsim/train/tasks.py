@@ -113,8 +113,16 @@ def _frame_predictor_task(config: Any, stride: int) -> Task:
     )
 
 
+def world_model_task(model_cfg: Any, data_cfg: Any) -> Task:
+    """The world model's transformer stage (its VAE stages run through `worldsim.world.stages`)."""
+    from worldsim.world.tasks import world_model_task as transformer_stage
+
+    return transformer_stage(model_cfg, data_cfg)
+
+
 TASKS: dict[str, Callable[[Any, Any], Task]] = {
     "frame_predictor": frame_predictor_task,
+    "world_model": world_model_task,
 }
 
 
