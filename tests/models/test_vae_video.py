@@ -200,3 +200,30 @@ def test_default_preset_abstract_shapes():
     assert mean.shape == (1, 9, 8, 8, config.latent_channels)
     assert recon.shape == video.shape
     assert num_params(abstract) > 1_000_000
+
+
+def test_foreground_weight_counts_missing_objects_more():
+    """A reconstruction that drops a small object costs more with the weighting; on busy
+    footage (no dominant background) the weighting changes nothing."""
+    from worldsim.models.vae_video import vae_loss
+
+    scene = jnp.full((1, 1, 16, 16, 3), 0.8).at[:, :, 5:7, 5:7, :].set(-0.5)  # 4 px object
+    background_only = jnp.full_like(scene, 0.8)
+
+    def model(reconstruction):
+        zeros = jnp.zeros((1, 1, 4, 4, 4))
+        return lambda video, key: (reconstruction, zeros, zeros)
+
+    key = jax.random.key(0)
+    plain = vae_loss(model(background_only), scene, key, kl_weight=0.0)[1]["recon"]
+    weighted = vae_loss(model(background_only), scene, key, kl_weight=0.0, foreground_weight=10.0)
+    assert float(weighted[1]["recon"]) > 5 * float(plain)
+    assert float(weighted[1]["psnr"]) == float(
+        vae_loss(model(background_only), scene, key, kl_weight=0.0)[1]["psnr"]
+    )
+
+    busy = jax.random.uniform(jax.random.key(1), (1, 1, 16, 16, 3), minval=-1, maxval=1)
+    off = busy + 0.1
+    a = vae_loss(model(off), busy, key, kl_weight=0.0)[1]["recon"]
+    b = vae_loss(model(off), busy, key, kl_weight=0.0, foreground_weight=10.0)[1]["recon"]
+    np.testing.assert_allclose(float(a), float(b), rtol=1e-5)

@@ -9,11 +9,11 @@ from worldsim.world import layout as lay
 from worldsim.world.model import loss_from_velocity
 from worldsim.world.spec import WorldSpec
 
-SPEC = WorldSpec(frame_size=32)  # 17 frames of 32x32 -> latents [5, 8, 8, 8], 17 audio latents
+SPEC = WorldSpec(frame_size=32)  # 17 frames of 32x32 -> latents [5, 16, 16, 8], 17 audio latents
 
 
 def test_spec_shapes_and_shared_seconds_axis():
-    assert SPEC.video_latent_grid == (5, 8, 8)
+    assert SPEC.video_latent_grid == (5, 16, 16)
     assert SPEC.video_tokens == 5 * 4 * 4 and SPEC.audio_tokens == 17
     # Audio latent j is the sound of video frame j: its centre is that frame's centre.
     np.testing.assert_allclose(SPEC.audio_latent_times(), (np.arange(17) + 0.5) / 16)
@@ -35,10 +35,10 @@ def test_bad_window_is_a_clear_error():
 
 def test_tokens_round_trip():
     key = jax.random.key(0)
-    video = jax.random.normal(key, (2, 5, 8, 8, 8))
+    video = jax.random.normal(key, (2, 5, 16, 16, 8))
     audio = jax.random.normal(key, (2, 17, 8))
     tokens = lay.video_to_tokens(video, SPEC.video_patch)
-    assert tokens.shape == (2, 80, 32)
+    assert tokens.shape == (2, 80, 128)  # (1, 4, 4) patches of 8 channels
     np.testing.assert_array_equal(lay.tokens_to_video(tokens, SPEC), video)
     np.testing.assert_array_equal(lay.tokens_to_audio(lay.audio_to_tokens(audio, 1), SPEC), audio)
 
@@ -77,7 +77,7 @@ def test_loss_ignores_context_token_positions():
     b = 4
     layout, mode = lay.sample_layout(jax.random.key(2), SPEC, b, (0.0, 0.5, 0.25, 0.25))
     keys = jax.random.split(jax.random.key(3), 6)
-    shape_v, shape_a = (b, 160, 32), (b, 34, 8)
+    shape_v, shape_a = (b, 160, 128), (b, 34, 8)
     x0_v, noise_v, pred_v = (jax.random.normal(k, shape_v) for k in keys[:3])
     x0_a, noise_a, pred_a = (jax.random.normal(k, shape_a) for k in keys[3:])
     loss, _ = loss_from_velocity(pred_v, pred_a, x0_v, noise_v, x0_a, noise_a, layout)

@@ -82,11 +82,14 @@ def world_config() -> ml_collections.ConfigDict:
         window_frames=17,  # 1 + 4k frames per window (causal video VAE)
         shot_offset_frames=15,  # target window start; the previous shot starts at 0
         mel_frames_per_video_frame=4,
-        video_patch=(1, 2, 2),
+        video_patch=(1, 4, 4),  # 16x16 latents -> 4x4 tokens per latent frame
         audio_patch=1,
         text_len=24,
         vocab_size=256,
         video_kl_weight=1e-6,
+        # Pixels unlike their frame's background weigh 1 + this in the video VAE's loss
+        # (vae_video.vae_loss): the simulator's objects are ~1% of the pixels.
+        video_foreground_weight=10.0,
         audio_kl_weight=1e-4,
         caption_dropout=0.1,
         # P(context mode) during training: none, first frames, reference, previous shot.

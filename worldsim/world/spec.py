@@ -37,7 +37,7 @@ class WorldSpec:
     video_vae: str = "cpu"  # preset in worldsim.models.vae_video.PRESETS
     audio_vae: str = "tiny"  # preset in worldsim.models.vae_audio.PRESETS
     mel_frames_per_video_frame: int = 4
-    video_patch: tuple[int, int, int] = (1, 2, 2)  # latent (t, h, w) per video token
+    video_patch: tuple[int, int, int] = (1, 4, 4)  # latent (t, h, w) per video token
     audio_patch: int = 1  # audio latents per audio token
     text_len: int = 24  # caption tokens C
     vocab_size: int = 256  # text embedding rows; the sentencepiece model must fit in it
