@@ -1,0 +1,117 @@
+"""The world-model experiment configs: they load, validate and build their shapes.
+
+Fast (no compile): the pod configs' dry runs take minutes on a 2-core CPU and are
+measured by benchmarks/world_dry_runs.py instead. What is checked here is what a
+dry run would otherwise be the first to catch: shapes, the mesh for the slice, the
+batch split, and that each docstring's parameter count is still the model's.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from worldsim.models import av_dit
+from worldsim.parallel import MESH_AXES, resolve_mesh_shape
+from worldsim.parallel.topology import parse_slice
+from worldsim.train.config import load_config, validate
+from worldsim.world.model import model_configs
+from worldsim.world.spec import spec_from_config
+from worldsim.world.stages import stage_config, stage_order
+from worldsim.world.tasks import STAGES, stage_task
+
+REPO = Path(__file__).resolve().parents[2]
+WORLD_CONFIGS = sorted(REPO.glob("experiments/wm_*.py")) + [REPO / "experiments/tiny_cpu.py"]
+POD_CONFIGS = [p for p in WORLD_CONFIGS if "--topology" in p.read_text()]
+
+
+def _load(path: Path):
+    config, _ = load_config(["--config", str(path)])
+    return config
+
+
+def _docstring(path: Path) -> str:
+    return ast.get_docstring(ast.parse(path.read_text())) or ""
+
+
+def _topology(path: Path) -> str:
+    match = re.search(r"--dry-run --topology (\S+)", _docstring(path))
+    assert match, f"{path.name}: the docstring names no `--dry-run --topology SLICE` command"
+    return match.group(1)
+
+
+def test_the_pod_configs_are_found():
+    names = {p.name for p in POD_CONFIGS}
+    assert {"wm_b_v5p128.py", "wm_xl_v5p2048.py"} <= names
+    assert "wm_s_gpu.py" in {p.name for p in WORLD_CONFIGS}
+
+
+@pytest.mark.parametrize("path", WORLD_CONFIGS, ids=lambda p: p.name)
+def test_config_loads_validates_and_builds_its_spec(path):
+    config = _load(path)
+    assert config.model.kind == "world_model"
+    validate(config)
+    spec = spec_from_config(config.model)  # window, latent grid and patch agree
+    assert spec.video_tokens > 0 and spec.audio_tokens > 0
+    assert spec.clip_frames <= 32  # the physics clips are 2 s at 16 fps
+    dit_cfg, text_cfg = model_configs(spec, config.model)
+    assert dit_cfg.text_width == text_cfg.width
+    for stage in stage_order(config):
+        staged = stage_config(config, stage)
+        validate(staged)
+        assert stage_task(stage, staged).name == stage
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in WORLD_CONFIGS if p.name != "tiny_cpu.py"], ids=lambda p: p.name
+)
+def test_bigger_configs_use_the_clips_real_size_and_bf16(path):
+    config = _load(path)
+    assert config.model.frame_size >= 64
+    assert config.train.compute_dtype == "bfloat16"
+    assert config.train.param_dtype == "float32"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in WORLD_CONFIGS if p.name != "tiny_cpu.py"], ids=lambda p: p.name
+)
+def test_docstring_parameter_count_is_the_models(path):
+    config = _load(path)
+    spec = spec_from_config(config.model)
+    dit_cfg, _ = model_configs(spec, config.model)
+    match = re.search(r"AVDiT\s+([\d,]+)\s+params", _docstring(path))
+    assert match, f"{path.name}: the docstring states no 'AVDiT N params'"
+    stated = int(match.group(1).replace(",", ""))
+    assert av_dit.num_params(dit_cfg) == pytest.approx(stated, rel=0.01)
+
+
+@pytest.mark.parametrize("path", POD_CONFIGS, ids=lambda p: p.name)
+def test_every_stage_batch_splits_over_the_data_parallel_axes(path):
+    config = _load(path)
+    chips = parse_slice(_topology(path)).num_chips
+    validate(config, num_devices=chips)
+    sizes = dict(zip(MESH_AXES, resolve_mesh_shape(dict(config.mesh), chips), strict=True))
+    data_parallel = sizes["data"] * sizes["fsdp"]  # the `batch` rule: ("data", "fsdp")
+    for stage in STAGES:
+        batch = int(config.stages[stage].batch_size)
+        assert batch % data_parallel == 0, f"stages.{stage}.batch_size {batch} on {data_parallel}"
+    # The transformer's sharded axes divide evenly over the tensor axis.
+    dit_cfg, text_cfg = model_configs(spec_from_config(config.model), config.model)
+    for what in (dit_cfg.heads, dit_cfg.mlp_width, text_cfg.heads, text_cfg.mlp_width):
+        assert what % sizes["tensor"] == 0
+
+
+@pytest.mark.parametrize("path", POD_CONFIGS, ids=lambda p: p.name)
+def test_mesh_maps_onto_the_slices_torus(path):
+    """Each mesh axis must be a product of physical axes (v5p-2048 is 8x8x16: no 4)."""
+    pytest.importorskip("libtpu")
+    from worldsim.parallel import make_mesh
+    from worldsim.parallel.topology import topology_devices
+
+    config = _load(path)
+    spec = parse_slice(_topology(path))
+    mesh = make_mesh(dict(config.mesh), devices=topology_devices(spec))
+    assert mesh.size == spec.num_chips
