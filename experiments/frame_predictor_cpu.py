@@ -3,8 +3,8 @@ r"""The training engine's test model (a next-frame transformer) on the physics c
     worldsim train --config experiments/frame_predictor_cpu.py --workdir runs/tiny
 
 The engine's tests (exact resume, sharding, multi-process, dry run) use this small,
-single-stage model (0.13M parameters); the world model is experiments/tiny_cpu.py. Measured on a 2-core CPU VM (2026-11-22): 1000 steps in about
-80 s after the dataset exists (~21 steps/s after compile), train loss 1.11 -> 0.009,
+single-stage model (0.13M parameters); the world model is experiments/tiny_cpu.py.
+Measured on a 2-core CPU VM (2026-11-22): 1000 steps in about 80 s after the dataset exists (~21 steps/s after compile), train loss 1.11 -> 0.009,
 eval loss 0.0098 at step 1000. Simulates `runs/data/physics_clips` (200 clips) first if
 it is missing. Writes metrics.jsonl, TensorBoard events, metrics.png and checkpoints.
 

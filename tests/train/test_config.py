@@ -19,7 +19,7 @@ from worldsim.train.config import (
 # ml_collections loads config files with the deprecated SourceFileLoader.load_module.
 pytestmark = pytest.mark.filterwarnings("ignore:the load_module:DeprecationWarning")
 
-TINY = str(Path(__file__).resolve().parents[2] / "experiments" / "tiny_cpu.py")
+TINY = str(Path(__file__).resolve().parents[2] / "experiments" / "frame_predictor_cpu.py")
 
 
 def load(*args):
