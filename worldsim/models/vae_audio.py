@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from worldsim.models.params import annotated_param as _param
-from worldsim.models.vae_video import kl_divergence
+from worldsim.models.vae_video import VideoVAE, kl_divergence
 from worldsim.parallel import shard
 
 # LeCun normal, fan_in = k * D_in for [k, D_in, D_out] kernels (untruncated: see vae_video).
@@ -216,11 +216,7 @@ class AudioVAE(nnx.Module):
         mean, logvar = jnp.split(moments, 2, axis=-1)  # [B, t, Z] each
         return mean, jnp.clip(logvar, -30.0, 20.0)  # as LDM: keeps exp(logvar) finite
 
-    @staticmethod
-    def sample_latent(mean: jax.Array, logvar: jax.Array, key: jax.Array) -> jax.Array:
-        """Reparameterised z = mean + std * eps, eps ~ N(0, I)."""
-        eps = jax.random.normal(key, mean.shape, mean.dtype)
-        return mean + jnp.exp(0.5 * logvar) * eps
+    sample_latent = staticmethod(VideoVAE.sample_latent)  # z = mean + std * eps
 
     def decode(self, latents: jax.Array) -> jax.Array:
         """Latents [B, t, Z] -> log-mel [B, t * time_factor, F], unbounded."""

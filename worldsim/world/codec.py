@@ -168,7 +168,7 @@ class Codec:
         return tuple(self.encode_audio(w) for w in windows(audio, self.spec, per_frame))
 
     def tokenize(self, captions) -> np.ndarray:
-        return self.tokenizer.encode([_text(c) for c in captions], self.spec.text_len)
+        return self.tokenizer.encode(list(captions), self.spec.text_len)  # str or bytes
 
     def prepare_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """A data-pipeline batch -> the transformer stage's inputs (normalised latents, tokens).
@@ -216,7 +216,3 @@ class Codec:
     def decode_audio(self, latents: np.ndarray) -> np.ndarray:
         """Normalised latents [B, U, Y] -> waveforms float32 [B, W * samples per frame]."""
         return np.stack([self.vocoder.to_waveform(m) for m in self.decode_mel(latents)])
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

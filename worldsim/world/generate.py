@@ -269,9 +269,8 @@ class Generator:
             raise ValueError(f"--seconds must be > 0, got {seconds}")
         total = max(1, round(seconds * s.fps))
         per_frame = s.sample_rate // s.fps
-        overlap = 1 + (CONTINUATION_LATENTS - 1) * s.video_vae_config.time_factor  # frames
-        new_per_window = s.window_frames - overlap
-        windows = 1 + max(0, math.ceil((total - s.window_frames) / new_per_window))
+        overlap = self._overlap_frames()
+        windows = self.windows_for(seconds)
         key = jax.random.key(seed)
         context = context or Context()
         frames_out, audio_out = [], []
@@ -299,11 +298,16 @@ class Generator:
         audio = np.concatenate(audio_out, axis=1)[:, : total * per_frame]
         return frames, audio
 
+    def _overlap_frames(self) -> int:
+        """Frames each continued window shares with the one before (its given first frames)."""
+        return 1 + (CONTINUATION_LATENTS - 1) * self.spec.video_vae_config.time_factor
+
     def windows_for(self, seconds: float) -> int:
+        """Windows sampled for `seconds` of output (the first, then continuations)."""
         s = self.spec
         total = max(1, round(seconds * s.fps))
-        overlap = 1 + (CONTINUATION_LATENTS - 1) * s.video_vae_config.time_factor
-        return 1 + max(0, math.ceil((total - s.window_frames) / (s.window_frames - overlap)))
+        new_per_window = s.window_frames - self._overlap_frames()
+        return 1 + max(0, math.ceil((total - s.window_frames) / new_per_window))
 
 
 def _stack_contexts(contexts: list[Context]) -> Context:
