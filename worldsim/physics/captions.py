@@ -11,6 +11,8 @@ the objects' colours and the contacts.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from worldsim.physics import palette
@@ -226,11 +228,24 @@ _FAMILIES = {
 
 
 def make_caption(
-    family: str, params: dict, trajectory: Trajectory, rng: np.random.Generator
+    family: str,
+    params: dict,
+    trajectory: Trajectory,
+    rng: np.random.Generator,
+    *,
+    asserted_outcome: str | None = None,
 ) -> str:
-    """A caption for one clip; about half of them also state the simulated outcome."""
+    """A caption for one clip; about half of them also state the simulated outcome.
+
+    `asserted_outcome` (the benchmark's conflict cases) always states that outcome instead,
+    whatever the simulation did: the sentence is the one a clip with that outcome would get.
+    """
     if family not in _FAMILIES:
         raise ValueError(f"unknown family {family!r}")
+    if asserted_outcome is not None:
+        claimed = dataclasses.replace(trajectory, outcome=asserted_outcome)
+        scenes, outcomes = _FAMILIES[family](params, claimed)
+        return " ".join((_pick(rng, scenes) + " " + _pick(rng, outcomes)).split())
     scenes, outcomes = _FAMILIES[family](params, trajectory)
     caption = _pick(rng, scenes)
     if rng.random() < P_DESCRIBE_OUTCOME:

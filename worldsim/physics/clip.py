@@ -34,13 +34,21 @@ def clip_from_params(
     config: RenderConfig = RenderConfig(),
     *,
     split_tag: str = "in_range",
+    conflict: bool = False,
 ) -> Clip:
-    """Simulate and render a clip from explicit scene parameters (the benchmark's entry point)."""
+    """Simulate and render a clip from explicit scene parameters (the benchmark's entry point).
+
+    `conflict=True` gives a caption that asserts an outcome the simulation did not produce
+    (`families.conflicting_outcome`); the clip's `outcome` stays the simulated one.
+    """
     _, sound_seed, caption_seed = np.random.SeedSequence(seed).spawn(3)
     traj = simulate(family, params, config)
     video, visibility = render_video(traj, config)  # [T, H, W, 3], [T, N]
     audio = synthesize(traj, config, np.random.default_rng(sound_seed))  # [S]
-    caption = make_caption(family, params, traj, np.random.default_rng(caption_seed))
+    asserted = families_lib.conflicting_outcome(family, traj.outcome) if conflict else None
+    caption = make_caption(
+        family, params, traj, np.random.default_rng(caption_seed), asserted_outcome=asserted
+    )
     scene_params = dict(
         params,
         family=family,
@@ -64,6 +72,7 @@ def clip_from_params(
         scene_params=scene_params,
         split_tag=split_tag,
         seed=seed,
+        statics=list(traj.statics),
     )
 
 
@@ -72,11 +81,16 @@ def make_clip(
     seed: int,
     out_of_range: bool = False,
     config: RenderConfig = RenderConfig(),
+    *,
+    conflict: bool = False,
 ) -> Clip:
-    """Sample a scene of `family` from its in-range (or held-out out-of-range) parameters."""
+    """Sample a scene of `family` from its in-range (or held-out out-of-range) parameters.
+
+    `conflict=True`: the same physics and pixels, but a caption asserting another outcome.
+    """
     if family not in families_lib.FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose from {families_lib.FAMILIES}")
     params_seed = np.random.SeedSequence(seed).spawn(3)[0]
     params = families_lib.sample_params(family, np.random.default_rng(params_seed), out_of_range)
     split_tag = "out_of_range" if out_of_range else "in_range"
-    return clip_from_params(family, params, seed, config, split_tag=split_tag)
+    return clip_from_params(family, params, seed, config, split_tag=split_tag, conflict=conflict)

@@ -141,4 +141,5 @@ def simulate(family: str, params: dict, config: RenderConfig) -> Trajectory:
         is_failure=outcome in families.FAILURE_OUTCOMES[family],
         params=dict(params),
         gravity=gravity,
+        scene_info=dict(scene.info),
     )

@@ -127,6 +127,7 @@ class Trajectory:
     is_failure: bool
     params: dict[str, Any]
     gravity: float  # m/s^2, positive downwards
+    scene_info: dict[str, float] = dataclasses.field(default_factory=dict)  # geometry, metres
 
 
 @dataclasses.dataclass
@@ -148,3 +149,4 @@ class Clip:
     scene_params: dict[str, Any]  # sampled parameters, JSON-serialisable, plus pixels_per_meter
     split_tag: SplitTag
     seed: int
+    statics: list[StaticInfo] = dataclasses.field(default_factory=list)  # world units

@@ -37,3 +37,12 @@ def get_family(family: str) -> ModuleType:
 def sample_params(family: str, rng: np.random.Generator, out_of_range: bool) -> dict:
     """JSON-serialisable scene parameters of `family` (gravity included)."""
     return get_family(family).sample_params(rng, out_of_range)
+
+
+def conflicting_outcome(family: str, outcome: str) -> str:
+    """An outcome of `family` other than `outcome`: a success for a failure and vice versa
+    where the family has both (the benchmark's conflict captions assert it)."""
+    others = [o for o in OUTCOMES[family] if o != outcome]
+    failed = outcome in FAILURE_OUTCOMES[family]
+    flipped = [o for o in others if (o in FAILURE_OUTCOMES[family]) != failed]
+    return (flipped or others)[0]
