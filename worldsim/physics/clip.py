@@ -73,6 +73,7 @@ def clip_from_params(
         split_tag=split_tag,
         seed=seed,
         statics=list(traj.statics),
+        scene_info=dict(traj.scene_info),
     )
 
 

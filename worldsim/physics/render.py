@@ -48,7 +48,7 @@ def _circle_sdf(x: np.ndarray, y: np.ndarray, cx, cy, r: float) -> np.ndarray:
     return np.hypot(x - cx, y - cy) - r
 
 
-def _box_sdf(x, y, cx, cy, angle, hw: float, hh: float) -> np.ndarray:
+def box_sdf(x, y, cx, cy, angle, hw: float, hh: float) -> np.ndarray:
     """Exact signed distance to a box rotated counter-clockwise *on screen* (y points down).
 
     Screen-CCW by `angle` in y-down coordinates maps box-local (u, v) to
@@ -80,7 +80,7 @@ def _shape_sdf(shape: _Shape, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if shape.kind == "circle":
         return _circle_sdf(x, y, cx, cy, shape.half_size[0])
     angle = shape.angle.reshape(-1, *extra)
-    return _box_sdf(x, y, cx, cy, angle, *shape.half_size)
+    return box_sdf(x, y, cx, cy, angle, *shape.half_size)
 
 
 def _static_sdf(static: StaticInfo, camera: Camera, x, y) -> np.ndarray:
@@ -236,6 +236,7 @@ def _check(traj: Trajectory) -> None:
 
 
 __all__ = [
+    "box_sdf",
     "compute_visibility",
     "coverage",
     "render_frame",

@@ -150,3 +150,4 @@ class Clip:
     split_tag: SplitTag
     seed: int
     statics: list[StaticInfo] = dataclasses.field(default_factory=list)  # world units
+    scene_info: dict[str, float] = dataclasses.field(default_factory=dict)  # geometry, metres

@@ -1,0 +1,394 @@
+"""Benchmark cases: the simulator's clips cut into a conditioning part and a ground truth.
+
+    worldsim bench export --out DIR [--cases N] [--families ...] [--seed S]
+
+A case is one simulated clip. A model under test receives its first K frames (an mp4
+with their sound) and its caption, and must continue the clip to its full length; the
+ground truth is everything the simulator knows about the rest: per-frame states,
+visibility, contacts, the outcome. Everything the scorer needs is in the exported
+folder, so any model's clips can be scored from files alone:
+
+    DIR/manifest.json          benchmark version, clip format, K, the list of cases
+    DIR/prompts.csv            id,caption,condition (what a model is given)
+    DIR/condition/<id>.mp4     first K frames with their sound (H.264 + AAC)
+    DIR/truth/<id>.json        the ground truth of the whole clip (pixel units)
+    DIR/ground_truth/<id>.mp4  the simulator's full clip (--with-ground-truth)
+
+Coverage. Cases cycle through the families; within a family the pattern is in-range,
+out-of-range, conflict (in-range), in-range, so every family gets every kind from
+`3 * len(families)` cases on. A *conflict* case's caption asserts the outcome physics
+will not produce ("the ball goes in" for a shot that misses), to measure whether a
+model follows the prompt or the physics.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from worldsim.physics import families as families_lib
+from worldsim.physics.clip import clip_from_params
+from worldsim.physics.families import bounce, ramp, tower
+from worldsim.physics.families.common import FLOOR_Y
+from worldsim.physics.types import STATE_FIELDS, Camera, Clip, RenderConfig
+
+BENCHMARK = "worldsim-physics"
+VERSION = 1
+CONDITION_FRAMES = 5  # 1 + 4: one causal latent step of the world model's video VAE
+KINDS = ("in_range", "out_of_range", "conflict", "in_range")  # the per-family cycle
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseSpec:
+    """What one case is, before simulating it."""
+
+    case_id: str
+    family: str
+    out_of_range: bool
+    conflict: bool
+    seed: int
+
+
+@dataclasses.dataclass
+class Case:
+    """One case's ground truth, as the scorer reads it back (pixel units of the case)."""
+
+    case_id: str
+    family: str
+    split_tag: str  # in_range | out_of_range
+    conflict: bool
+    caption: str
+    asserted_outcome: str | None  # conflict cases: what the caption claims
+    outcome: str  # what the simulation did
+    seed: int
+    params: dict  # the sampled scene parameters (re-simulate with clip_from_params)
+    width: int
+    height: int
+    fps: int
+    sample_rate: int
+    num_frames: int
+    condition_frames: int
+    pixels_per_meter: float
+    gravity_px_s2: float  # downwards, i.e. +y in pixels
+    objects: list[dict]  # name, shape, color, size_px, area_px
+    states: np.ndarray  # [T, N, 6] STATE_FIELDS, px
+    visibility: np.ndarray  # [T, N]
+    contacts: list[dict]  # frame, time_s, object_a, object_b, impulse, static
+    geometry: dict  # what the outcome rule of the family needs, px
+    outcome_observable: bool = True  # the family's pixel rule on the exact states agrees
+
+    @property
+    def render_config(self) -> RenderConfig:
+        return RenderConfig(
+            width=self.width,
+            height=self.height,
+            fps=self.fps,
+            seconds=self.num_frames / self.fps,
+            sample_rate=self.sample_rate,
+        )
+
+    @property
+    def diagonal(self) -> float:
+        return float(np.hypot(self.width, self.height))
+
+    @property
+    def num_samples(self) -> int:
+        return int(round(self.num_frames / self.fps * self.sample_rate))
+
+    @property
+    def condition_seconds(self) -> float:
+        return self.condition_frames / self.fps
+
+
+def case_specs(num_cases: int, families: Sequence[str], seed: int) -> list[CaseSpec]:
+    """The cases of an export: families round-robin, then KINDS within each family."""
+    if num_cases < 1:
+        raise ValueError(f"--cases must be >= 1, got {num_cases}")
+    for family in families:
+        families_lib.get_family(family)  # raises on an unknown name
+    specs = []
+    for i in range(num_cases):
+        family = families[i % len(families)]
+        kind = KINDS[(i // len(families)) % len(KINDS)]
+        case_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+        specs.append(
+            CaseSpec(f"{i:04d}_{family}", family, kind == "out_of_range", kind == "conflict", case_seed)
+        )
+    return specs
+
+
+def simulate_case(spec: CaseSpec, config: RenderConfig) -> tuple[Clip, dict]:
+    """The full clip of a case and its sampled parameters."""
+    params_seed = np.random.SeedSequence(spec.seed).spawn(3)[0]
+    params = families_lib.sample_params(
+        spec.family, np.random.default_rng(params_seed), spec.out_of_range
+    )
+    split_tag = "out_of_range" if spec.out_of_range else "in_range"
+    clip = clip_from_params(
+        spec.family, params, spec.seed, config, split_tag=split_tag, conflict=spec.conflict
+    )
+    return clip, params
+
+
+def truth_clip(case: Case) -> Clip:
+    """Re-simulate a case's full clip (deterministic: the same bytes the export wrote)."""
+    return clip_from_params(
+        case.family,
+        case.params,
+        case.seed,
+        case.render_config,
+        split_tag=case.split_tag,
+        conflict=case.conflict,
+    )
+
+
+def _outcome_geometry(clip: Clip, camera: Camera, info: dict) -> dict:
+    """Family geometry in pixels, for reading an outcome off tracked positions."""
+    ppm = camera.pixels_per_meter
+
+    def px(x: float, y: float) -> list[float]:
+        return [float(v) for v in camera.to_pixels(np.array([x, y]))]
+
+    geo: dict = {"floor_y": px(0.0, FLOOR_Y)[1]}
+    p = clip.scene_params
+    if clip.family == "hoop":
+        geo |= {
+            "rim_front_x": px(info["rim_front_x"], 0)[0],
+            "rim_back_x": px(info["rim_back_x"], 0)[0],
+            "rim_y": px(0, info["rim_y"])[1],
+        }
+    elif clip.family == "throw":
+        geo["obstacle_x"] = px(p["obstacle_x"], 0)[0]
+    elif clip.family == "bounce":
+        geo |= {"settle_window_s": bounce.SETTLE_WINDOW_S, "settle_height": bounce.SETTLE_HEIGHT * ppm}
+    elif clip.family == "ramp":
+        geo |= {
+            "ramp_bottom_x": px(info["ramp_bottom_x"], 0)[0],
+            "angle_deg": float(p["angle_deg"]),
+            "stay_distance": ramp.STAY_DISTANCE * ppm,
+        }
+    elif clip.family == "tower":
+        geo |= {"topple_angle": tower.TOPPLE_ANGLE, "topple_drop": tower.TOPPLE_DROP}
+    return geo
+
+
+def _objects(clip: Clip, ppm: float) -> list[dict]:
+    out = []
+    for obj in clip.objects:
+        size_px = [float(s) * ppm for s in obj.size]
+        area = np.pi * size_px[0] ** 2 if obj.shape == "circle" else size_px[0] * size_px[1]
+        out.append(
+            {
+                "name": obj.name,
+                "shape": obj.shape,
+                "color": [int(c) for c in obj.color],
+                "size_px": size_px,  # (radius,) or (width, height)
+                "area_px": float(area),
+                "mass": float(obj.mass),
+                "material": obj.material,
+            }
+        )
+    return out
+
+
+def case_truth(spec: CaseSpec, clip: Clip, params: dict, info: dict, k: int) -> dict:
+    """The JSON ground truth of one case."""
+    config = RenderConfig(
+        width=clip.video.shape[2],
+        height=clip.video.shape[1],
+        fps=clip.fps,
+        seconds=clip.video.shape[0] / clip.fps,
+        sample_rate=clip.sample_rate,
+    )
+    camera = config.camera
+    statics = {s.name for s in clip.statics}
+    asserted = (
+        families_lib.conflicting_outcome(clip.family, clip.outcome) if spec.conflict else None
+    )
+    return {
+        "id": spec.case_id,
+        "family": clip.family,
+        "split_tag": clip.split_tag,
+        "conflict": spec.conflict,
+        "caption": clip.caption,
+        "asserted_outcome": asserted,
+        "outcome": clip.outcome,
+        "is_failure": bool(clip.is_failure),
+        "seed": spec.seed,
+        "params": params,
+        "width": config.width,
+        "height": config.height,
+        "fps": clip.fps,
+        "sample_rate": clip.sample_rate,
+        "num_frames": int(clip.video.shape[0]),
+        "condition_frames": k,
+        "pixels_per_meter": camera.pixels_per_meter,
+        "gravity_px_s2": float(clip.scene_params["gravity_px_s2"]),
+        "coordinates": "pixels: x right, y down, pixel (row i, column j) centred at (j, i)",
+        "state_fields": list(STATE_FIELDS),
+        "objects": _objects(clip, camera.pixels_per_meter),
+        "states": np.round(clip.states.astype(np.float64), 5).tolist(),
+        "visibility": np.round(clip.visibility.astype(np.float64), 4).tolist(),
+        "contacts": [
+            dict(dataclasses.asdict(c), static=c.object_b in statics) for c in clip.contacts
+        ],
+        "geometry": _outcome_geometry(clip, camera, info),
+    }
+    # Some outcomes cannot be read off frames even with perfect tracking (the ball rolled
+    # out of view, a touch between frames, a bounce peak between frames): such cases do
+    # not count for outcome agreement. Checked with the exact states as the "tracks".
+    from worldsim.bench.outcomes import read_outcome
+    from worldsim.bench.track import tracks_from_states
+
+    case = case_from_json(truth)
+    exact = tracks_from_states(case.states, case.visibility, case.objects)
+    truth["outcome_observable"] = read_outcome(case, exact) == clip.outcome
+    return truth
+
+
+def case_from_json(data: dict) -> Case:
+    return Case(
+        case_id=data["id"],
+        family=data["family"],
+        split_tag=data["split_tag"],
+        conflict=bool(data["conflict"]),
+        caption=data["caption"],
+        asserted_outcome=data.get("asserted_outcome"),
+        outcome=data["outcome"],
+        seed=int(data["seed"]),
+        params=data["params"],
+        width=int(data["width"]),
+        height=int(data["height"]),
+        fps=int(data["fps"]),
+        sample_rate=int(data["sample_rate"]),
+        num_frames=int(data["num_frames"]),
+        condition_frames=int(data["condition_frames"]),
+        pixels_per_meter=float(data["pixels_per_meter"]),
+        gravity_px_s2=float(data["gravity_px_s2"]),
+        objects=data["objects"],
+        states=np.asarray(data["states"], np.float64).reshape(data["num_frames"], -1, 6),
+        visibility=np.asarray(data["visibility"], np.float64).reshape(data["num_frames"], -1),
+        contacts=data["contacts"],
+        geometry=data["geometry"],
+        outcome_observable=bool(data.get("outcome_observable", True)),
+    )
+
+
+def _write_json(path: Path, data) -> None:
+    """Atomic JSON write: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def export_cases(
+    out: str | os.PathLike,
+    *,
+    num_cases: int = 120,
+    families: Sequence[str] = families_lib.FAMILIES,
+    seed: int = 0,
+    condition_frames: int = CONDITION_FRAMES,
+    config: RenderConfig = RenderConfig(),
+    with_ground_truth: bool = False,
+    progress: Iterable | None = None,
+) -> Path:
+    """Write the benchmark folder (see the module docstring); returns its manifest path."""
+    from worldsim.media.video_io import write_mp4
+
+    out = Path(out)
+    if not 1 <= condition_frames < config.num_frames:
+        raise ValueError(
+            f"--condition-frames must be in [1, {config.num_frames}), got {condition_frames}"
+        )
+    specs = case_specs(num_cases, tuple(families), seed)
+    per_frame = config.sample_rate / config.fps
+    entries = []
+    bar = progress(specs) if progress is not None else specs
+    for spec in bar:
+        clip, params = simulate_case(spec, config)
+        truth = case_truth(spec, clip, params, clip.scene_info, condition_frames)
+        _write_json(out / "truth" / f"{spec.case_id}.json", truth)
+        k_samples = int(round(condition_frames * per_frame))
+        condition = out / "condition" / f"{spec.case_id}.mp4"
+        write_mp4(condition, clip.video[:condition_frames], clip.audio[:k_samples], clip.fps, clip.sample_rate)
+        if with_ground_truth:
+            write_mp4(
+                out / "ground_truth" / f"{spec.case_id}.mp4",
+                clip.video,
+                clip.audio,
+                clip.fps,
+                clip.sample_rate,
+            )
+        entries.append(
+            {
+                "id": spec.case_id,
+                "family": spec.family,
+                "split_tag": clip.split_tag,
+                "conflict": spec.conflict,
+                "outcome": clip.outcome,
+                "caption": clip.caption,
+                "condition": f"condition/{spec.case_id}.mp4",
+                "truth": f"truth/{spec.case_id}.json",
+            }
+        )
+    with open(out / "prompts.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "caption", "condition"])
+        for e in entries:
+            writer.writerow([e["id"], e["caption"], e["condition"]])
+    manifest = {
+        "benchmark": BENCHMARK,
+        "version": VERSION,
+        "seed": seed,
+        "families": list(families),
+        "condition_frames": condition_frames,
+        "format": {
+            "width": config.width,
+            "height": config.height,
+            "fps": config.fps,
+            "seconds": config.num_frames / config.fps,
+            "num_frames": config.num_frames,
+            "sample_rate": config.sample_rate,
+        },
+        "submission": (
+            "one mp4 per case named <id>.mp4, covering the whole clip from t = 0 (its first "
+            "condition_frames frames may repeat the conditioning clip), with sound; any "
+            "resolution and frame rate (resampled to the case's)"
+        ),
+        "cases": entries,
+    }
+    path = out / "manifest.json"
+    _write_json(path, manifest)
+    return path
+
+
+def read_manifest(cases_dir: str | os.PathLike) -> dict:
+    from worldsim.bench.errors import BenchError
+
+    path = Path(cases_dir) / "manifest.json"
+    if not path.is_file():
+        raise BenchError(f"{cases_dir}: no manifest.json; write one with `worldsim bench export`")
+    manifest = json.loads(path.read_text())
+    if manifest.get("benchmark") != BENCHMARK:
+        raise BenchError(f"{path}: not a {BENCHMARK} manifest")
+    if manifest.get("version") != VERSION:
+        raise BenchError(
+            f"{path}: benchmark version {manifest.get('version')}, this scorer reads {VERSION}"
+        )
+    return manifest
+
+
+def load_case(cases_dir: str | os.PathLike, case_id: str) -> Case:
+    return case_from_json(json.loads((Path(cases_dir) / "truth" / f"{case_id}.json").read_text()))
+
+
+def load_cases(cases_dir: str | os.PathLike) -> list[Case]:
+    manifest = read_manifest(cases_dir)
+    return [load_case(cases_dir, entry["id"]) for entry in manifest["cases"]]
