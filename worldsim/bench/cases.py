@@ -73,6 +73,7 @@ class Case:
     fps: int
     sample_rate: int
     num_frames: int
+    substeps_per_frame: int
     condition_frames: int
     pixels_per_meter: float
     gravity_px_s2: float  # downwards, i.e. +y in pixels
@@ -91,6 +92,7 @@ class Case:
             fps=self.fps,
             seconds=self.num_frames / self.fps,
             sample_rate=self.sample_rate,
+            substeps_per_frame=self.substeps_per_frame,
         )
 
     @property
@@ -197,7 +199,9 @@ def _objects(clip: Clip, ppm: float) -> list[dict]:
     return out
 
 
-def case_truth(spec: CaseSpec, clip: Clip, params: dict, info: dict, k: int) -> dict:
+def case_truth(
+    spec: CaseSpec, clip: Clip, params: dict, info: dict, k: int, substeps: int = 64
+) -> dict:
     """The JSON ground truth of one case."""
     config = RenderConfig(
         width=clip.video.shape[2],
@@ -211,7 +215,7 @@ def case_truth(spec: CaseSpec, clip: Clip, params: dict, info: dict, k: int) -> 
     asserted = (
         families_lib.conflicting_outcome(clip.family, clip.outcome) if spec.conflict else None
     )
-    return {
+    truth = {
         "id": spec.case_id,
         "family": clip.family,
         "split_tag": clip.split_tag,
@@ -227,6 +231,7 @@ def case_truth(spec: CaseSpec, clip: Clip, params: dict, info: dict, k: int) -> 
         "fps": clip.fps,
         "sample_rate": clip.sample_rate,
         "num_frames": int(clip.video.shape[0]),
+        "substeps_per_frame": substeps,
         "condition_frames": k,
         "pixels_per_meter": camera.pixels_per_meter,
         "gravity_px_s2": float(clip.scene_params["gravity_px_s2"]),
@@ -268,6 +273,7 @@ def case_from_json(data: dict) -> Case:
         fps=int(data["fps"]),
         sample_rate=int(data["sample_rate"]),
         num_frames=int(data["num_frames"]),
+        substeps_per_frame=int(data["substeps_per_frame"]),
         condition_frames=int(data["condition_frames"]),
         pixels_per_meter=float(data["pixels_per_meter"]),
         gravity_px_s2=float(data["gravity_px_s2"]),
@@ -313,7 +319,9 @@ def export_cases(
     bar = progress(specs) if progress is not None else specs
     for spec in bar:
         clip, params = simulate_case(spec, config)
-        truth = case_truth(spec, clip, params, clip.scene_info, condition_frames)
+        truth = case_truth(
+            spec, clip, params, clip.scene_info, condition_frames, config.substeps_per_frame
+        )
         _write_json(out / "truth" / f"{spec.case_id}.json", truth)
         k_samples = int(round(condition_frames * per_frame))
         condition = out / "condition" / f"{spec.case_id}.mp4"

@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-KINK_ACCEL_G = 6.0  # a kink changes velocity by more than 6 g's worth in one frame...
+KINK_ACCEL_G = 4.0  # a kink changes velocity by more than 4 g's worth in one frame...
 KINK_LOCAL_WINDOW = 3  # ...more than the median over +-3 frames does
 FREE_FLIGHT_TOL = 0.02  # |a - g| / g of the ground truth in free flight (pymunk is ~exact)
 
@@ -68,8 +68,11 @@ def contact_at(xy: np.ndarray, frame: int, fps: float, g: float) -> Kink | None:
     return Kink(frame, s, b_pre + grav * s, b_post + grav * s)
 
 
-def detect_kinks(xy: np.ndarray, fps: float, g: float, start: int = 0) -> list[Kink]:
-    """Contacts of one object: frames (>= start) whose acceleration stands out locally."""
+def detect_kinks(
+    xy: np.ndarray, fps: float, g: float, start: int = 0, accel_g: float = KINK_ACCEL_G
+) -> list[Kink]:
+    """Contacts of one object: frames (>= start) whose acceleration stands out locally by
+    more than `accel_g` * g."""
     a = accelerations(xy, fps)  # [T, 2]
     t_len = len(xy)
     dev = np.full(t_len, np.nan)
@@ -81,7 +84,7 @@ def detect_kinks(xy: np.ndarray, fps: float, g: float, start: int = 0) -> list[K
         local = a[lo:hi]
         local = local[~np.isnan(local).any(axis=1)]
         dev[t] = np.linalg.norm(a[t] - np.median(local, axis=0))
-    threshold = KINK_ACCEL_G * max(g, 1e-6)
+    threshold = accel_g * max(g, 1e-6)
     kinks = []
     for t in range(max(start, 1), t_len - 1):
         if not dev[t] > threshold:
@@ -123,28 +126,32 @@ def segments(mask: np.ndarray, min_len: int) -> list[np.ndarray]:
     return runs
 
 
-def fit_ballistic(tracks: list[tuple[np.ndarray, np.ndarray]], fps: float) -> tuple[float, float] | None:
-    """Gravity and horizontal acceleration (px/s^2) shared by free-flight segments.
+def fit_ballistic(
+    tracks: list[tuple[np.ndarray, np.ndarray]], fps: float
+) -> tuple[float, float, float] | None:
+    """Gravity and horizontal acceleration (px/s^2) shared by free-flight segments, and the
+    standard error of either per px of position noise.
 
     `tracks`: (frames [n], xy [n, 2]) per segment. Each segment has its own start and
     velocity; the accelerations are common (least squares). None with fewer than 8 frames.
     """
-    if sum(len(f) for f, _ in tracks) < 8 or not tracks:
+    if not tracks or sum(len(f) for f, _ in tracks) < 8:
         return None
-    rows_x, rows_y, vals_x, vals_y = [], [], [], []
     k = len(tracks)
+    rows, xs, ys = [], [], []
     for s, (frames, xy) in enumerate(tracks):
         t = (frames - frames[0]) / fps
         for ti, (x, y) in zip(t, xy):
             row = np.zeros(2 * k + 1)
             row[2 * s], row[2 * s + 1], row[-1] = 1.0, ti, 0.5 * ti**2
-            rows_x.append(row)
-            rows_y.append(row)
-            vals_x.append(x)
-            vals_y.append(y)
-    ax = np.linalg.lstsq(np.asarray(rows_x), np.asarray(vals_x), rcond=None)[0][-1]
-    ay = np.linalg.lstsq(np.asarray(rows_y), np.asarray(vals_y), rcond=None)[0][-1]
-    return float(ay), float(ax)
+            rows.append(row)
+            xs.append(x)
+            ys.append(y)
+    design = np.asarray(rows)  # [n, 2k + 1]
+    ax = np.linalg.lstsq(design, np.asarray(xs), rcond=None)[0][-1]
+    ay = np.linalg.lstsq(design, np.asarray(ys), rcond=None)[0][-1]
+    stderr = float(np.sqrt(np.linalg.pinv(design.T @ design)[-1, -1]))
+    return float(ay), float(ax), stderr
 
 
 def restitution(kink: Kink, normal: np.ndarray | None = None) -> tuple[float, float, np.ndarray]:

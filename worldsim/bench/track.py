@@ -152,6 +152,36 @@ def track(frames: np.ndarray, objects: list[dict]) -> Tracks:
     return Tracks(xy, area, area > 0, blobs, extra, final_angle)
 
 
+def resample_tracks(tracks: Tracks, fps: float, num_frames: int, target_fps: float) -> Tracks:
+    """Tracks of a clip at `fps` -> `num_frames` frames at `target_fps` (frame k at k / fps).
+
+    Positions are interpolated linearly between the two nearest frames where both show
+    the object (else the nearest one that does); presence, areas and blob counts are the
+    nearest frame's. Target frames past the clip's end are empty: a short clip shows
+    nothing there.
+    """
+    u = np.arange(num_frames) * (fps / target_fps)  # [K] source frame positions
+    src = len(tracks.xy)
+    inside = u <= src - 1 + 0.5
+    nearest = np.clip(np.rint(u).astype(int), 0, src - 1)
+    lo = np.clip(np.floor(u).astype(int), 0, src - 1)
+    hi = np.clip(lo + 1, 0, src - 1)
+    w = np.clip(u - lo, 0.0, 1.0)[:, None, None]
+    both = (tracks.present[lo] & tracks.present[hi])[..., None]
+    blend = (1 - w) * tracks.xy[lo] + w * tracks.xy[hi]
+    xy = np.where(both, blend, tracks.xy[nearest])  # [K, N, 2]
+    present = tracks.present[nearest] & inside[:, None]
+    xy = np.where(present[..., None], xy, np.nan)
+    return Tracks(
+        xy=xy,
+        area=np.where(present, tracks.area[nearest], 0.0),
+        present=present,
+        blobs=np.where(inside[:, None], tracks.blobs[nearest], 0),
+        extra_blobs=np.where(inside, tracks.extra_blobs[nearest], 0),
+        final_angle=tracks.final_angle,
+    )
+
+
 def tracks_from_states(states: np.ndarray, visibility: np.ndarray, objects: list[dict]) -> Tracks:
     """Exact 'tracks' from ground-truth states (what a perfect tracker would return)."""
     present = np.asarray(visibility) >= 0.5

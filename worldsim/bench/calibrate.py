@@ -1,0 +1,179 @@
+"""Reference clips that tell what the benchmark's numbers mean: baselines and corruptions.
+
+    worldsim bench baseline --cases DIR --kind freeze --out VIDEOS
+    worldsim bench corrupt --cases DIR --kind teleport --out VIDEOS
+
+Baselines (what a model that learned nothing would produce from the conditioning):
+- `freeze`: the last conditioning frame held to the end;
+- `constant_velocity`: every object keeps the velocity it had over the last two
+  conditioning frames (no gravity, no contacts), drawn by the simulator's renderer.
+Both keep the conditioning sound and are silent after it.
+
+Corruptions of the ground truth, each aimed at one metric (CORRUPTIONS says which):
+an object teleported mid-clip, gravity altered, an object removed for some frames, the
+audio delayed by 150 ms, the impact sounds removed, a miss replaced by a make. Each is
+the simulator's clip with one thing changed, drawn by the same renderer and synthesiser.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from worldsim.bench.cases import Case
+from worldsim.physics.clip import clip_from_params
+from worldsim.physics.render import render_video
+from worldsim.physics.simulate import simulate
+from worldsim.physics.sound import synthesize
+from worldsim.physics.types import Trajectory
+
+BASELINES = ("freeze", "constant_velocity")
+TELEPORT_PX = 16.0  # how far the object jumps
+REMOVED_FRAMES = 8  # how long the object is gone
+AUDIO_DELAY_S = 0.150
+GRAVITY_FACTOR = 0.5
+
+# corruption -> (metric meant to catch it, the direction it moves: +1 up, -1 down)
+CORRUPTIONS: dict[str, tuple[str, int]] = {
+    "teleport": ("teleports", +1),
+    "gravity": ("gravity_error", +1),
+    "remove": ("vanish_rate", +1),
+    "audio_delay": ("sync_offset_ms", +1),
+    "mute_impacts": ("silent_contact_rate", +1),
+    "miss_to_make": ("outcome_agree", -1),
+}
+
+
+def _trajectory(case: Case) -> Trajectory:
+    return simulate(case.family, case.params, case.render_config)
+
+
+def _silent_after_condition(case: Case, audio: np.ndarray) -> np.ndarray:
+    out = np.zeros(case.num_samples, np.float32)
+    k = int(round(case.condition_seconds * case.sample_rate))
+    out[:k] = audio[:k]
+    return out
+
+
+def _truth(case: Case):
+    return clip_from_params(
+        case.family, case.params, case.seed, case.render_config, split_tag=case.split_tag
+    )
+
+
+def baseline(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(video uint8 [T, H, W, 3], audio [S]) of a trivial baseline for `case`."""
+    clip = _truth(case)
+    k = case.condition_frames
+    audio = _silent_after_condition(case, clip.audio)
+    if kind == "freeze":
+        video = clip.video.copy()
+        video[k:] = clip.video[k - 1]
+        return video, audio
+    if kind == "constant_velocity":
+        traj = _trajectory(case)
+        pos = traj.positions_m.copy()  # [T, N, 2] metres
+        last = pos[k - 1]
+        v = (pos[k - 1] - pos[k - 2]) * case.fps if k >= 2 else np.zeros_like(last)
+        dt = (np.arange(case.num_frames) - (k - 1))[:, None, None] / case.fps  # [T, 1, 1]
+        pos[k:] = (last[None] + v[None] * dt)[k:]
+        angles = traj.angles.copy()
+        angles[k:] = angles[k - 1]
+        moved = dataclasses.replace(traj, positions_m=pos, angles=angles)
+        video, _ = render_video(moved, case.render_config)
+        video[:k] = clip.video[:k]
+        return video, audio
+    raise ValueError(f"unknown baseline {kind!r}; choose from {BASELINES}")
+
+
+def _moved(case: Case, traj: Trajectory, frames: slice, offset_m: np.ndarray) -> np.ndarray:
+    pos = traj.positions_m.copy()
+    pos[frames, 0] += offset_m
+    video, _ = render_video(dataclasses.replace(traj, positions_m=pos), case.render_config)
+    return video
+
+
+def _make_params(case: Case) -> dict | None:
+    """hoop: parameters of the same shot aimed true (a make), or None if none is found."""
+    for factor in (1.0, 0.99, 1.01, 0.98, 1.02, 0.97, 1.03):
+        params = dict(case.params, angle_deg=case.params["aim_angle_deg"])
+        params["speed"] = case.params["aim_speed"] * factor
+        if simulate("hoop", params, case.render_config).outcome == "make":
+            return params
+    return None
+
+
+def applies(case: Case, kind: str) -> bool:
+    """Whether `kind` can corrupt this case (e.g. miss_to_make needs a missed shot)."""
+    if kind == "miss_to_make":
+        return case.family == "hoop" and case.outcome == "miss" and _make_params(case) is not None
+    if kind in ("audio_delay", "mute_impacts"):
+        return any(c["time_s"] >= case.condition_seconds for c in case.contacts)
+    if kind == "remove":
+        mid = case.num_frames // 2
+        return bool((case.visibility[mid : mid + REMOVED_FRAMES, 0] >= 0.5).all())
+    if kind == "gravity":
+        return True
+    return kind == "teleport"
+
+
+def corrupt(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(video, audio) of the case's ground truth with one thing wrong (see CORRUPTIONS)."""
+    clip = _truth(case)
+    config = case.render_config
+    mid = case.num_frames // 2
+    if kind == "teleport":
+        traj = _trajectory(case)
+        # Jump toward the frame's centre, so the object stays in view.
+        x_m = traj.positions_m[mid, 0, 0] * config.camera.pixels_per_meter
+        sign = 1.0 if x_m < case.width / 2 else -1.0
+        offset = np.array([sign * TELEPORT_PX / config.camera.pixels_per_meter, 0.0])
+        return _moved(case, traj, slice(mid, None), offset), clip.audio
+    if kind == "remove":
+        traj = _trajectory(case)
+        return _moved(case, traj, slice(mid, mid + REMOVED_FRAMES), np.array([-1e3, 0.0])), clip.audio
+    if kind == "gravity":
+        params = dict(case.params, gravity=case.params["gravity"] * GRAVITY_FACTOR)
+        other = clip_from_params(case.family, params, case.seed, config, split_tag=case.split_tag)
+        return other.video, other.audio
+    if kind == "audio_delay":
+        shift = int(round(AUDIO_DELAY_S * case.sample_rate))
+        audio = np.concatenate([np.zeros(shift, np.float32), clip.audio])[: case.num_samples]
+        return clip.video, audio
+    if kind == "mute_impacts":
+        traj = dataclasses.replace(_trajectory(case), contacts=[])
+        seed = np.random.SeedSequence(case.seed).spawn(3)[1]
+        return clip.video, synthesize(traj, config, np.random.default_rng(seed)).astype(np.float32)
+    if kind == "miss_to_make":
+        params = _make_params(case)
+        if params is None:
+            raise ValueError(f"{case.case_id}: no make found near this shot")
+        other = clip_from_params("hoop", params, case.seed, config, split_tag=case.split_tag)
+        return other.video, other.audio
+    raise ValueError(f"unknown corruption {kind!r}; choose from {tuple(CORRUPTIONS)}")
+
+
+def rerender(case: Case, *, size: tuple[int, int], fps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The case's clip drawn by the simulator at another (height, width) and frame rate,
+    with the same physics: the physics step (1 / (fps * substeps)) must stay the same."""
+    steps_per_second = case.fps * case.substeps_per_frame
+    if steps_per_second % fps:
+        raise ValueError(f"{fps} fps does not divide the {steps_per_second} physics steps per second")
+    config = dataclasses.replace(
+        case.render_config, height=size[0], width=size[1], fps=fps,
+        substeps_per_frame=steps_per_second // fps,
+    )
+    clip = clip_from_params(case.family, case.params, case.seed, config, split_tag=case.split_tag)
+    return clip.video, clip.audio
+
+
+def reencode(src, dst, *, size: tuple[int, int], fps: float, crf: int = 18) -> None:
+    """Re-encode an mp4 at another (height, width) and frame rate (bicubic, H.264 + AAC):
+    what another model's output at its own format looks like to the scorer."""
+    from worldsim.media.video_io import _run
+
+    h, w = size
+    args = ["-y", "-i", str(src), "-vf", f"scale={w}:{h}:flags=bicubic,fps={fps}"]
+    args += ["-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"]
+    _run(args + ["-f", "mp4", str(dst)], dst)
