@@ -293,7 +293,7 @@ class Generator:
                     )
                     for i in range(len(captions))
                 ]
-                context = _stack_contexts(contexts)
+                context = stack_contexts(contexts)
         frames = np.concatenate(frames_out, axis=1)[:, :total]
         audio = np.concatenate(audio_out, axis=1)[:, : total * per_frame]
         return frames, audio
@@ -310,7 +310,7 @@ class Generator:
         return 1 + max(0, math.ceil((total - s.window_frames) / new_per_window))
 
 
-def _stack_contexts(contexts: list[Context]) -> Context:
+def stack_contexts(contexts: list[Context]) -> Context:
     """Per-row contexts of one mode -> one Context whose arrays have a leading batch axis."""
     first = contexts[0]
     return Context(

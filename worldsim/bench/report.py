@@ -1,0 +1,304 @@
+"""The benchmark's report: report.json (every number) and a self-contained report.html.
+
+report.json: the overall score, counts (scored / missing / unreadable), every metric's
+mean per family and split, the optimism rate on conflict cases, scoring speed, the
+metric definitions and score constants, and one entry per case.
+
+report.html (one file, images and clips inlined, opens offline): the scores per family
+and split, the metric table with definitions, trajectory overlays (tracked vs true) and
+the worst cases with thumbnails and playable clips beside the simulator's.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from worldsim.bench.cases import Case, load_case, truth_clip
+from worldsim.bench.metrics import METRIC_NAMES, METRICS
+from worldsim.bench.score import GROUPS, SCORED
+from worldsim.bench.scoring import CaseResult
+
+WORST_SHOWN = 6
+
+
+def _clean(value):
+    """JSON-safe: numpy scalars to floats, inf/nan to strings a reader can parse back."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if np.isfinite(v) else ("inf" if v > 0 else "-inf" if v < 0 else "nan")
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _summary(results: list[CaseResult]) -> dict:
+    """Mean score (missing/unreadable count 0) and each metric's mean over the cases that
+    have it (with their number)."""
+    out: dict = {
+        "cases": len(results),
+        "score": float(np.mean([r.score for r in results])) if results else None,
+        "groups": {},
+        "metrics": {},
+    }
+    scored = [r for r in results if r.status == "scored"]
+    for group in GROUPS:
+        values = [r.groups[group] for r in scored if group in r.groups]
+        out["groups"][group] = float(np.mean(values)) if values else None
+    for name in METRIC_NAMES:
+        values = [r.metrics.get(name) for r in scored]
+        values = [float(v) for v in values if v is not None]
+        finite = [v for v in values if np.isfinite(v)]
+        out["metrics"][name] = {
+            "mean": float(np.mean(finite)) if finite else None,
+            "n": len(values),
+            "not_finite": len(values) - len(finite),
+        }
+    return out
+
+
+def aggregate(results: list[CaseResult]) -> dict:
+    by_family: dict = {}
+    for family in sorted({r.family for r in results}):
+        rows = [r for r in results if r.family == family]
+        by_family[family] = _summary(rows) | {
+            split: _summary([r for r in rows if r.split_tag == split])
+            for split in ("in_range", "out_of_range")
+        }
+    conflict = [r for r in results if r.conflict and r.status == "scored"]
+    follows = [r.metrics["follows_caption"] for r in conflict if r.metrics.get("follows_caption") is not None]
+    return {
+        "overall": _summary(results),
+        "in_range": _summary([r for r in results if r.split_tag == "in_range"]),
+        "out_of_range": _summary([r for r in results if r.split_tag == "out_of_range"]),
+        "conflict": _summary(conflict) | {"optimism_rate": float(np.mean(follows)) if follows else None},
+        "families": by_family,
+        "status": {s: sum(r.status == s for r in results) for s in ("scored", "missing", "unreadable")},
+    }
+
+
+def report_json(results: list[CaseResult], manifest: dict, timing: dict, title: str) -> dict:
+    return _clean(
+        {
+            "title": title,
+            "benchmark": manifest["benchmark"],
+            "version": manifest["version"],
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "format": manifest["format"],
+            "condition_frames": manifest["condition_frames"],
+            "timing": timing,
+            "summary": aggregate(results),
+            "definitions": [m.__dict__ for m in METRICS],
+            "score_constants": [s.__dict__ for s in SCORED],
+            "cases": [
+                {
+                    "id": r.case_id,
+                    "family": r.family,
+                    "split_tag": r.split_tag,
+                    "conflict": r.conflict,
+                    "status": r.status,
+                    "score": r.score,
+                    "groups": r.groups,
+                    "metrics": r.metrics,
+                    "details": r.details,
+                    "error": r.error,
+                    "video": r.video,
+                }
+                for r in results
+            ],
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- html
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    if not np.isfinite(value):
+        return "∞" if value > 0 else "nan"
+    return f"{value:.{digits}g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def _png_uri(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _overlay(case: Case, result: CaseResult) -> str:
+    """Tracked (solid) vs true (dashed) paths on the frame and height over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_xy, ax_t) = plt.subplots(1, 2, figsize=(7.2, 3.0))
+    t = np.arange(case.num_frames) / case.fps
+    for n, obj in enumerate(case.objects):
+        color = np.asarray(obj["color"]) / 255
+        true_xy = case.states[:, n, :2]
+        ax_xy.plot(true_xy[:, 0], true_xy[:, 1], "--", color=color, lw=1)
+        ax_t.plot(t, true_xy[:, 1], "--", color=color, lw=1)
+        if result.tracks is not None:
+            xy = result.tracks.xy[:, n]
+            ax_xy.plot(xy[:, 0], xy[:, 1], "-", color=color, lw=1.5)
+            ax_t.plot(t, xy[:, 1], "-", color=color, lw=1.5, label=obj["name"])
+    for c in case.contacts:
+        ax_t.axvline(c["time_s"], color="0.8", lw=0.5)
+    ax_t.axvspan(0, case.condition_seconds, color="0.9")
+    ax_xy.set(xlim=(0, case.width), ylim=(case.height, 0), aspect="equal", title="path (px)")
+    ax_t.set(ylim=(case.height, 0), xlabel="s", title="y over time (grey: conditioning)")
+    ax_t.legend(fontsize=6, loc="lower left")
+    uri = _png_uri(fig)
+    plt.close(fig)
+    return uri
+
+
+def _file_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def _truth_mp4_uri(case: Case, cases_dir: Path) -> str:
+    from worldsim.media.video_io import write_mp4
+
+    stored = cases_dir / "ground_truth" / f"{case.case_id}.mp4"
+    if stored.is_file():
+        return _file_uri(stored, "video/mp4")
+    clip = truth_clip(case)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_mp4(Path(tmp) / "truth.mp4", clip.video, clip.audio, clip.fps, clip.sample_rate)
+        return _file_uri(path, "video/mp4")
+
+
+def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str:
+    s = report["summary"]
+    families = list(s["families"])
+    esc = html.escape
+    parts = [
+        "<!doctype html><meta charset='utf-8'>",
+        f"<title>{esc(report['title'])}</title>",
+        "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
+        ".case{border:1px solid #ddd;padding:8px;margin:8px 0}video{width:192px;image-rendering:pixelated}"
+        "small{color:#666}</style>",
+        f"<h1>{esc(report['title'])}</h1>",
+        f"<p><b>Score {_fmt(s['overall']['score'], 4)}</b> / 100 over {s['overall']['cases']} cases "
+        f"(scored {s['status']['scored']}, missing {s['status']['missing']}, unreadable "
+        f"{s['status']['unreadable']}: these score 0). In-range {_fmt(s['in_range']['score'], 4)}, "
+        f"out-of-range {_fmt(s['out_of_range']['score'], 4)}. Optimism rate on conflict cases "
+        f"(the clip shows the outcome the caption asserts, against physics): "
+        f"{_fmt(s['conflict']['optimism_rate'])}. {report['benchmark']} v{report['version']}, "
+        f"scored {_fmt(report['timing'].get('clips_per_second'))} clips/s.</p>",
+        "<h2>Scores by family and split</h2>",
+    ]
+    rows = []
+    for family in families:
+        f = s["families"][family]
+        rows.append(
+            [family, _fmt(f["score"], 4), _fmt(f["in_range"]["score"], 4), _fmt(f["out_of_range"]["score"], 4)]
+            + [_fmt(f["groups"][g], 3) for g in GROUPS]
+        )
+    rows.append(
+        ["all", _fmt(s["overall"]["score"], 4), _fmt(s["in_range"]["score"], 4), _fmt(s["out_of_range"]["score"], 4)]
+        + [_fmt(s["overall"]["groups"][g], 3) for g in GROUPS]
+    )
+    parts.append(_table(["family", "score", "in-range", "out-of-range", *GROUPS], rows))
+    parts.append("<h2>Metrics (mean over the cases that have them; n in brackets)</h2>")
+    units = {m["name"]: m for m in report["definitions"]}
+    rows = []
+    for name in METRIC_NAMES:
+        cells = [f"<span title='{esc(units[name]['definition'])}'>{name}</span> <small>{esc(units[name]['unit'])}</small>"]
+        for family in families + [None]:
+            m = (s["families"][family] if family else s["overall"])["metrics"][name]
+            extra = f" +{m['not_finite']}∞" if m["not_finite"] else ""
+            cells.append(f"{_fmt(m['mean'])} <small>({m['n']}{extra})</small>")
+        rows.append(cells)
+    parts.append(_table(["metric", *families, "all"], rows))
+
+    scored = sorted((r for r in results if r.status == "scored"), key=lambda r: r.score)
+    parts.append(f"<h2>The {min(WORST_SHOWN, len(scored))} lowest-scoring cases</h2>")
+    for r in scored[:WORST_SHOWN]:
+        case = load_case(cases_dir, r.case_id)
+        m = r.metrics
+        parts.append(
+            "<div class='case'>"
+            f"<b>{r.case_id}</b> ({r.family}, {r.split_tag}{', conflict' if r.conflict else ''}): "
+            f"score {_fmt(r.score, 3)}; outcome {esc(str(m.get('outcome_seen')))} "
+            f"(simulator: {esc(case.outcome)}); caption: <i>{esc(case.caption)}</i><br>"
+            + " ".join(f"{g} {_fmt(v, 3)}" for g, v in r.groups.items())
+            + "<br>clip <video controls loop src='"
+            + (_file_uri(Path(r.video), "video/mp4") if r.video and Path(r.video).is_file() else "")
+            + "'></video> simulator <video controls loop src='"
+            + _truth_mp4_uri(case, cases_dir)
+            + f"'></video><br><img src='{_overlay(case, r)}'></div>"
+        )
+    missing = [r for r in results if r.status != "scored"]
+    if missing:
+        parts.append("<h2>Not scored</h2>")
+        parts.append(_table(["case", "status", "reason"], [[r.case_id, r.status, esc(r.error or "")] for r in missing]))
+    parts.append("<h2>Definitions</h2>")
+    parts.append(
+        _table(
+            ["metric", "unit", "range", "definition"],
+            [[m["name"], esc(m["unit"]), esc(m["range"]), esc(m["definition"])] for m in report["definitions"]],
+            "defs",
+        )
+    )
+    parts.append(
+        "<h2>Score constants</h2><p>s = 100 * clip((zero - e) / (zero - floor), 0, 1) per metric "
+        "(e = 1 - value for rates of success); metrics on tracks are multiplied by tracked_share; "
+        "groups weigh the same; a case's score is the mean of its groups.</p>"
+    )
+    parts.append(
+        _table(
+            ["metric", "group", "floor", "zero", "scaled by tracking"],
+            [[c["metric"], c["group"], _fmt(c["floor"]), _fmt(c["zero"]), str(c["on_tracks"])] for c in report["score_constants"]],
+        )
+    )
+    return "\n".join(parts)
+
+
+def write_report(
+    out_dir: str | os.PathLike,
+    results: list[CaseResult],
+    manifest: dict,
+    timing: dict,
+    cases_dir: str | os.PathLike,
+    title: str = "worldsim physics benchmark",
+) -> tuple[Path, Path]:
+    """Write OUT/report.json and OUT/report.html; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = report_json(results, manifest, timing, title)
+    js = out_dir / "report.json"
+    tmp = out_dir / ".report.json.tmp"
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, js)
+    page = out_dir / "report.html"
+    tmp = out_dir / ".report.html.tmp"
+    tmp.write_text(report_html(report, results, Path(cases_dir)), encoding="utf-8")
+    os.replace(tmp, page)
+    return js, page

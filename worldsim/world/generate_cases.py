@@ -1,0 +1,63 @@
+"""Continue every case of a benchmark folder with the world model: one mp4 per case.
+
+The benchmark folder is a file contract (worldsim/bench/cases.py): `manifest.json` lists
+the cases with their caption and conditioning clip (first K frames with sound). Each
+case is generated with its first K frames held (first-frame conditioning) for the
+case's whole duration, so frames [0, K) repeat the conditioning as the scorer expects.
+Cases go through the sampler in batches; all share K, so one compiled sampler serves.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from worldsim.world.generate import Generator, SamplerConfig, stack_contexts
+
+
+def generate_cases(
+    workdir: str | Path,
+    cases_dir: str | Path,
+    videos_dir: str | Path,
+    *,
+    sampler: SamplerConfig = SamplerConfig(),
+    batch_size: int = 8,
+    seed: int = 0,
+    use_ema: bool = True,
+) -> list[Path]:
+    """Write VIDEOS/<id>.mp4 for every case; a case already written is kept (resumable)."""
+    from tqdm import tqdm
+
+    from worldsim.media.video_io import write_mp4
+
+    cases_dir, videos_dir = Path(cases_dir), Path(videos_dir)
+    manifest = json.loads((cases_dir / "manifest.json").read_text())
+    k = int(manifest["condition_frames"])
+    seconds = float(manifest["format"]["seconds"])
+    todo = [c for c in manifest["cases"] if not (videos_dir / f"{c['id']}.mp4").is_file()]
+    written: list[Path] = []
+    if not todo:
+        return written
+    gen = Generator(workdir, use_ema=use_ema)
+    videos_dir.mkdir(parents=True, exist_ok=True)
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    with tqdm(total=len(batches) * gen.windows_for(seconds), desc="generate", unit="window") as bar:
+        for b, batch in enumerate(batches):
+            contexts = [
+                gen.context(init_video=str(cases_dir / c["condition"]), init_frames=k) for c in batch
+            ]
+            context = stack_contexts(contexts)
+            # A partial last batch is padded so every batch compiles to the same sampler.
+            captions = [c["caption"] for c in batch]
+            pad = batch_size - len(batch)
+            if pad:
+                context = stack_contexts(contexts + [contexts[-1]] * pad)
+                captions += [captions[-1]] * pad
+            frames, audio = gen.generate(
+                captions, seconds=seconds, context=context, seed=seed + b, sampler=sampler, progress=bar
+            )
+            for i, c in enumerate(batch):
+                path = videos_dir / f"{c['id']}.mp4"
+                write_mp4(path, frames[i], audio[i], gen.spec.fps, gen.spec.sample_rate)
+                written.append(path)
+    return written
