@@ -14,7 +14,7 @@ from worldsim.bench.metrics import METRICS, case_metrics
 from worldsim.bench.report import write_report
 from worldsim.bench.score import SCORED, case_score
 from worldsim.bench.scoring import CaseResult, score_arrays, score_file, score_folder
-from worldsim.bench.track import Tracks, track
+from worldsim.bench.track import Tracks
 
 __all__ = [
     "METRICS",
@@ -32,6 +32,5 @@ __all__ = [
     "score_arrays",
     "score_file",
     "score_folder",
-    "track",
     "write_report",
 ]

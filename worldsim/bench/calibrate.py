@@ -29,7 +29,8 @@ from worldsim.physics.sound import synthesize
 from worldsim.physics.types import Trajectory
 
 BASELINES = ("freeze", "constant_velocity")
-TELEPORT_PX = 16.0  # how far the object jumps
+TELEPORT_PX = 16.0  # how far the object jumps, at least...
+TELEPORT_STEPS = 3.0  # ...and at least 3x the clip's fastest frame-to-frame motion
 REMOVED_FRAMES = 8  # how long the object is gone
 AUDIO_DELAY_S = 0.150
 GRAVITY_FACTOR = 0.5
@@ -95,11 +96,17 @@ def _moved(case: Case, traj: Trajectory, frames: slice, offset_m: np.ndarray) ->
 
 
 def _make_params(case: Case) -> dict | None:
-    """hoop: parameters of the same shot aimed true (a make), or None if none is found."""
+    """hoop: parameters of the same shot aimed true, a make that its frames show too
+    (the pixel rule on the exact states agrees), or None if none is found nearby."""
+    from worldsim.bench.outcomes import read_outcome
+    from worldsim.bench.track import tracks_from_states
+
     for factor in (1.0, 0.99, 1.01, 0.98, 1.02, 0.97, 1.03):
         params = dict(case.params, angle_deg=case.params["aim_angle_deg"])
         params["speed"] = case.params["aim_speed"] * factor
-        if simulate("hoop", params, case.render_config).outcome == "make":
+        clip = clip_from_params("hoop", params, case.seed, case.render_config)
+        exact = tracks_from_states(clip.states, clip.visibility, case.objects)
+        if clip.outcome == "make" and read_outcome(case, exact) == "make":
             return params
     return None
 
@@ -128,7 +135,9 @@ def corrupt(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
         # Jump toward the frame's centre, so the object stays in view.
         x_m = traj.positions_m[mid, 0, 0] * config.camera.pixels_per_meter
         sign = 1.0 if x_m < case.width / 2 else -1.0
-        offset = np.array([sign * TELEPORT_PX / config.camera.pixels_per_meter, 0.0])
+        steps = np.linalg.norm(np.diff(case.states[:, :, :2], axis=0), axis=-1)  # [T-1, N] px
+        jump = max(TELEPORT_PX, TELEPORT_STEPS * float(steps.max(initial=0.0)))
+        offset = np.array([sign * jump / config.camera.pixels_per_meter, 0.0])
         return _moved(case, traj, slice(mid, None), offset), clip.audio
     if kind == "remove":
         traj = _trajectory(case)
@@ -177,3 +186,51 @@ def reencode(src, dst, *, size: tuple[int, int], fps: float, crf: int = 18) -> N
     args = ["-y", "-i", str(src), "-vf", f"scale={w}:{h}:flags=bicubic,fps={fps}"]
     args += ["-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"]
     _run(args + ["-f", "mp4", str(dst)], dst)
+
+
+# ----------------------------------------------------------------------------- the table
+
+# Ground truth at the case's format and at others: (height, width, fps, how).
+TRUTH_VARIANTS: dict[str, tuple[int, int, int, str]] = {
+    "truth": (0, 0, 0, "the simulator's clip as exported (mp4)"),
+    "rerender_128x128_32fps": (128, 128, 32, "drawn by the simulator at 2x size and 2x fps"),
+    "reencode_96x96": (96, 96, 16, "the exported mp4 re-encoded by ffmpeg at 96x96 (bicubic)"),
+    "rerender_48x48_8fps": (48, 48, 8, "drawn at 3/4 size and half the fps (information lost)"),
+}
+
+# The ground truth's range is taken over the clips at the case's format or finer.
+TRUTH_AT_FORMAT = ("truth", "rerender_128x128_32fps", "reencode_96x96")
+
+
+def calibration_clips(case: Case, work, truth_mp4) -> dict[str, object]:
+    """Every calibration clip of one case written as mp4 under `work`: name -> path.
+
+    Truth variants (TRUTH_VARIANTS), BASELINES, and the CORRUPTIONS that apply to it.
+    """
+    from pathlib import Path
+
+    from worldsim.media.video_io import write_mp4
+
+    work = Path(work)
+    paths = {}
+
+    def put(name: str, video, audio, fps: int):
+        path = work / name / f"{case.case_id}.mp4"
+        paths[name] = write_mp4(path, video, audio, fps, case.sample_rate)
+
+    for name, (h, w, fps, _) in TRUTH_VARIANTS.items():
+        if name == "truth":
+            paths[name] = Path(truth_mp4)
+        elif name.startswith("rerender"):
+            put(name, *rerender(case, size=(h, w), fps=fps), fps)
+        else:
+            path = work / name / f"{case.case_id}.mp4"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            reencode(truth_mp4, path, size=(h, w), fps=fps)
+            paths[name] = path
+    for kind in BASELINES:
+        put(kind, *baseline(case, kind), case.fps)
+    for kind in CORRUPTIONS:
+        if applies(case, kind):
+            put(kind, *corrupt(case, kind), case.fps)
+    return paths

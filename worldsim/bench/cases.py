@@ -14,9 +14,10 @@ folder, so any model's clips can be scored from files alone:
     DIR/truth/<id>.json        the ground truth of the whole clip (pixel units)
     DIR/ground_truth/<id>.mp4  the simulator's full clip (--with-ground-truth)
 
-Coverage. Cases cycle through the families; within a family the pattern is in-range,
-out-of-range, conflict (in-range), in-range, so every family gets every kind from
-`3 * len(families)` cases on. A *conflict* case's caption asserts the outcome physics
+Coverage. Cases cycle through the families; within a family the kinds cycle through
+in-range, out-of-range and conflict (in-range parameters), starting one kind later for
+each next family, so every family gets every kind from `3 * len(families)` cases on and
+even a small export (two per family) has every kind. A *conflict* case's caption asserts the outcome physics
 will not produce ("the ball goes in" for a shot that misses), to measure whether a
 model follows the prompt or the physics.
 """
@@ -41,7 +42,7 @@ from worldsim.physics.types import STATE_FIELDS, Camera, Clip, RenderConfig
 BENCHMARK = "worldsim-physics"
 VERSION = 1
 CONDITION_FRAMES = 5  # 1 + 4: one causal latent step of the world model's video VAE
-KINDS = ("in_range", "out_of_range", "conflict", "in_range")  # the per-family cycle
+KINDS = ("in_range", "out_of_range", "conflict")  # the per-family cycle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +117,9 @@ def case_specs(num_cases: int, families: Sequence[str], seed: int) -> list[CaseS
         families_lib.get_family(family)  # raises on an unknown name
     specs = []
     for i in range(num_cases):
-        family = families[i % len(families)]
-        kind = KINDS[(i // len(families)) % len(KINDS)]
+        f = i % len(families)
+        kind = KINDS[(i // len(families) + f) % len(KINDS)]
+        family = families[f]
         case_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         specs.append(
             CaseSpec(f"{i:04d}_{family}", family, kind == "out_of_range", kind == "conflict", case_seed)

@@ -42,17 +42,17 @@ SCORED: tuple[Scored, ...] = (
     Scored("horizontal_accel", "gravity", 0.1, 1.0, True),
     Scored("restitution_error", "bounce", 0.1, 0.6, True),
     Scored("energy_gain_rate", "bounce", 0.0, 0.5, True),
-    Scored("teleports", "continuity", 0.0, 2.0, False),
+    Scored("teleports", "continuity", 0.0, 2.0, True),
     Scored("vanish_rate", "continuity", 0.0, 0.5, False),
-    Scored("appear_rate", "continuity", 0.0, 0.5, False),
+    Scored("appear_rate", "continuity", 0.0, 0.5, True),
     Scored("size_spread", "identity", 0.1, 0.6, True),
     Scored("size_error", "identity", 0.1, 0.6, True),
     Scored("count_error_rate", "identity", 0.02, 0.5, False),
     Scored("outcome_agree", "outcome", 0.0, 1.0, False, invert=True),
-    Scored("contact_timing_ms", "contacts", 10.0, 250.0, True),
+    Scored("contact_timing_ms", "contacts", 20.0, 250.0, True),
     Scored("contact_miss_rate", "contacts", 0.1, 1.0, False),
     Scored("sync_offset_ms", "sound", 5.0, 250.0, False),
-    Scored("onset_f1", "sound", 0.05, 1.0, False, invert=True),
+    Scored("onset_f1", "sound", 0.15, 1.0, False, invert=True),
 )
 GROUPS = tuple(dict.fromkeys(s.group for s in SCORED))
 
