@@ -50,7 +50,9 @@ TRUTH_AT_FORMAT = calibrate.TRUTH_AT_FORMAT  # 8 fps loses information: not in t
 
 
 def _values(results, metric):
-    return np.asarray([r.metrics[metric] for r in results if r.metrics.get(metric) is not None], float)
+    return np.asarray(
+        [r.metrics[metric] for r in results if r.metrics.get(metric) is not None], float
+    )
 
 
 def _fmt(v) -> str:
@@ -68,7 +70,9 @@ def run(num_cases: int, work: pathlib.Path) -> tuple[str, dict]:
     cases = load_cases(cases_dir)
     results: dict[str, list] = {}
     for i, case in enumerate(cases):
-        clips = calibrate.calibration_clips(case, work / "clips", cases_dir / "ground_truth" / f"{case.case_id}.mp4")
+        clips = calibrate.calibration_clips(
+            case, work / "clips", cases_dir / "ground_truth" / f"{case.case_id}.mp4"
+        )
         for name, path in clips.items():
             results.setdefault(name, []).append(score_file(path, case))
         print(f"\r{i + 1}/{len(cases)} cases", end="", file=sys.stderr)
@@ -86,9 +90,17 @@ def run(num_cases: int, work: pathlib.Path) -> tuple[str, dict]:
             if (~np.isfinite(v)).any():
                 text += f" (+{(~np.isfinite(v)).sum()} inf)"
             means.append(text if v.size else "–")
-        lines.append(f"| {name} | {len(rows)} | {s.mean():.1f} | {s.min():.1f} | {s.max():.1f} | " + " | ".join(means) + " |")
+        lines.append(
+            f"| {name} | {len(rows)} | {s.mean():.1f} | {s.min():.1f} | {s.max():.1f} | "
+            + " | ".join(means)
+            + " |"
+        )
 
-    lines += ["", "| corruption | metric | ground truth (all formats >= the case's) min / max | corrupted min / median / max | caught |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| corruption | metric | ground truth (all formats >= the case's) min / max | corrupted min / median / max | caught |",
+        "|---|---|---|---|---|",
+    ]
     caught_all = {}
     for kind, (metric, direction) in calibrate.CORRUPTIONS.items():
         truth = np.concatenate([_values(results[t], metric) for t in TRUTH_AT_FORMAT])
@@ -104,7 +116,11 @@ def run(num_cases: int, work: pathlib.Path) -> tuple[str, dict]:
         )
     from worldsim.bench.score import SCORED
 
-    lines += ["", "| scored metric | floor (full marks) | zero | truth clips within the floor | p95 | max |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| scored metric | floor (full marks) | zero | truth clips within the floor | p95 | max |",
+        "|---|---|---|---|---|---|",
+    ]
     rows = [r for t in TRUTH_AT_FORMAT for r in results[t]]
     for spec in SCORED:
         v = _values(rows, spec.metric)
@@ -116,7 +132,12 @@ def run(num_cases: int, work: pathlib.Path) -> tuple[str, dict]:
             f"of {e.size} | {_fmt(np.percentile(e, 95))} | {_fmt(e.max())} |"
         )
     truth_dir = cases_dir / "ground_truth"
-    return "\n".join(lines), {"results": results, "caught": caught_all, "cases": cases, "truth_dir": truth_dir}
+    return "\n".join(lines), {
+        "results": results,
+        "caught": caught_all,
+        "cases": cases,
+        "truth_dir": truth_dir,
+    }
 
 
 def scoring_speed(cases, truth_dir: pathlib.Path) -> float:
@@ -130,7 +151,9 @@ def scoring_speed(cases, truth_dir: pathlib.Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=120)
     parser.add_argument("--work", help="keep the clips here (default: a temporary folder)")
     parser.add_argument("--no-append", action="store_true")

@@ -210,10 +210,9 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     """Export (unless --cases), generate a clip per case with our model, score."""
     from pathlib import Path
 
+    from worldsim.bench.cases import export_cases
     from worldsim.world.generate import SamplerConfig
     from worldsim.world.generate_cases import generate_cases
-
-    from worldsim.bench.cases import export_cases
 
     out = Path(args.out)
     cases = Path(args.cases) if args.cases else out / "cases"

@@ -30,7 +30,9 @@ def test_export_writes_manifest_prompts_conditioning_and_truth(cases_dir, cases)
     k = manifest["condition_frames"]
     case = cases[0]
     frames, fps = read_video(cases_dir / "condition" / f"{case.case_id}.mp4")
-    audio = read_audio(cases_dir / "condition" / f"{case.case_id}.mp4", sample_rate=case.sample_rate)
+    audio = read_audio(
+        cases_dir / "condition" / f"{case.case_id}.mp4", sample_rate=case.sample_rate
+    )
     assert frames.shape == (k, 64, 64, 3) and fps == 16
     assert abs(len(audio) - k * case.sample_rate / case.fps) <= 1024  # AAC frames
     assert case.states.shape == (case.num_frames, len(case.objects), 6)
@@ -59,7 +61,9 @@ def test_same_seed_gives_identical_truth(tmp_path):
     for out in (a, b):
         cases_lib.export_cases(out, num_cases=2, families=("hoop",), seed=5)
     for name in ("0000_hoop", "0001_hoop"):
-        assert (a / "truth" / f"{name}.json").read_bytes() == (b / "truth" / f"{name}.json").read_bytes()
+        assert (a / "truth" / f"{name}.json").read_bytes() == (
+            b / "truth" / f"{name}.json"
+        ).read_bytes()
 
 
 def test_a_folder_without_manifest_or_of_another_version_is_a_clear_error(tmp_path, cases_dir):

@@ -27,14 +27,21 @@ def test_cli_kinds_match_the_calibration_module():
     assert cli.CORRUPTIONS == tuple(calibrate.CORRUPTIONS)
 
 
-def test_score_counts_missing_and_unreadable_clips_and_writes_the_report(cases_dir, tmp_path, capsys):
+def test_score_counts_missing_and_unreadable_clips_and_writes_the_report(
+    cases_dir, tmp_path, capsys
+):
     clips = tmp_path / "clips"
     shutil.copytree(cases_dir / "ground_truth", clips)
     ids = sorted(p.stem for p in clips.glob("*.mp4"))
     (clips / f"{ids[0]}.mp4").unlink()  # missing
     (clips / f"{ids[1]}.mp4").write_bytes(b"not a video at all")  # unreadable
     out = tmp_path / "report"
-    assert main(["bench", "score", "--cases", str(cases_dir), "--videos", str(clips), "--out", str(out)]) == 0
+    assert (
+        main(
+            ["bench", "score", "--cases", str(cases_dir), "--videos", str(clips), "--out", str(out)]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "1 missing, 1 unreadable" in captured.out and ids[1] in captured.err
     report = json.loads((out / "report.json").read_text())
@@ -49,13 +56,40 @@ def test_score_counts_missing_and_unreadable_clips_and_writes_the_report(cases_d
 
 
 def test_score_without_the_clips_folder_is_a_one_line_error(cases_dir, tmp_path, capsys):
-    rc = main(["bench", "score", "--cases", str(cases_dir), "--videos", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    rc = main(
+        [
+            "bench",
+            "score",
+            "--cases",
+            str(cases_dir),
+            "--videos",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 2 and "no such folder" in capsys.readouterr().err
-    rc = main(["bench", "score", "--cases", str(tmp_path), "--videos", str(tmp_path), "--out", str(tmp_path)])
+    rc = main(
+        [
+            "bench",
+            "score",
+            "--cases",
+            str(tmp_path),
+            "--videos",
+            str(tmp_path),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 2 and "no manifest.json" in capsys.readouterr().err
 
 
 def test_baseline_command_writes_one_clip_per_case(cases_dir, tmp_path):
     out = tmp_path / "freeze"
-    assert main(["bench", "baseline", "--cases", str(cases_dir), "--kind", "freeze", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["bench", "baseline", "--cases", str(cases_dir), "--kind", "freeze", "--out", str(out)]
+        )
+        == 0
+    )
     assert len(list(out.glob("*.mp4"))) == 12

@@ -71,7 +71,9 @@ def test_resampling_from_twice_the_frame_rate_takes_every_other_frame():
     t = np.arange(32)
     xy = np.stack([t * 1.0, t**2 / 10.0], -1)[:, None, :]  # [T, 1, 2]
     present = np.ones((32, 1), bool)
-    tracks = track_lib.Tracks(xy, present * 5.0, present, present.astype(int), np.zeros(32, int), np.full(1, np.nan))
+    tracks = track_lib.Tracks(
+        xy, present * 5.0, present, present.astype(int), np.zeros(32, int), np.full(1, np.nan)
+    )
     half = track_lib.resample_tracks(tracks, 32, 16, 16)
     np.testing.assert_array_equal(half.xy[:, 0], xy[::2, 0])
     up = track_lib.resample_tracks(tracks, 16, 80, 32)  # 2.5 s asked of a 2 s clip

@@ -95,6 +95,23 @@ def _moved(case: Case, traj: Trajectory, frames: slice, offset_m: np.ndarray) ->
     return video
 
 
+def _visible_jump(case: Case, traj: Trajectory, mid: int, jump_m: float) -> np.ndarray:
+    """An offset of `jump_m` (left, right, up or down) after which object 0 stays in view
+    and uncovered for a few frames; the first direction toward the frame's centre first."""
+    from worldsim.physics.render import compute_visibility
+
+    centre_x = case.width / 2 / case.pixels_per_meter
+    toward = 1.0 if traj.positions_m[mid, 0, 0] < centre_x else -1.0
+    for direction in ((toward, 0.0), (-toward, 0.0), (0.0, 1.0), (0.0, -1.0)):
+        offset = np.asarray(direction) * jump_m
+        pos = traj.positions_m.copy()
+        pos[mid:, 0] += offset
+        moved = dataclasses.replace(traj, positions_m=pos)
+        if compute_visibility(moved, case.render_config)[mid : mid + 4, 0].min() >= 0.9:
+            return offset
+    return np.asarray((toward, 0.0)) * jump_m
+
+
 def _make_params(case: Case) -> dict | None:
     """hoop: parameters of the same shot aimed true, a make that its frames show too
     (the pixel rule on the exact states agrees), or None if none is found nearby."""
@@ -122,7 +139,10 @@ def applies(case: Case, kind: str) -> bool:
         return bool((case.visibility[mid : mid + REMOVED_FRAMES, 0] >= 0.5).all())
     if kind == "gravity":
         return True
-    return kind == "teleport"
+    if kind == "teleport":  # object 0 in view where it jumps
+        mid = case.num_frames // 2
+        return bool((case.visibility[mid - 1 : mid + 4, 0] >= 0.9).all())
+    return False
 
 
 def corrupt(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -132,16 +152,15 @@ def corrupt(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
     mid = case.num_frames // 2
     if kind == "teleport":
         traj = _trajectory(case)
-        # Jump toward the frame's centre, so the object stays in view.
-        x_m = traj.positions_m[mid, 0, 0] * config.camera.pixels_per_meter
-        sign = 1.0 if x_m < case.width / 2 else -1.0
         steps = np.linalg.norm(np.diff(case.states[:, :, :2], axis=0), axis=-1)  # [T-1, N] px
         jump = max(TELEPORT_PX, TELEPORT_STEPS * float(steps.max(initial=0.0)))
-        offset = np.array([sign * jump / config.camera.pixels_per_meter, 0.0])
+        offset = _visible_jump(case, traj, mid, jump / config.camera.pixels_per_meter)
         return _moved(case, traj, slice(mid, None), offset), clip.audio
     if kind == "remove":
         traj = _trajectory(case)
-        return _moved(case, traj, slice(mid, mid + REMOVED_FRAMES), np.array([-1e3, 0.0])), clip.audio
+        return _moved(
+            case, traj, slice(mid, mid + REMOVED_FRAMES), np.array([-1e3, 0.0])
+        ), clip.audio
     if kind == "gravity":
         params = dict(case.params, gravity=case.params["gravity"] * GRAVITY_FACTOR)
         other = clip_from_params(case.family, params, case.seed, config, split_tag=case.split_tag)
@@ -168,9 +187,14 @@ def rerender(case: Case, *, size: tuple[int, int], fps: int) -> tuple[np.ndarray
     with the same physics: the physics step (1 / (fps * substeps)) must stay the same."""
     steps_per_second = case.fps * case.substeps_per_frame
     if steps_per_second % fps:
-        raise ValueError(f"{fps} fps does not divide the {steps_per_second} physics steps per second")
+        raise ValueError(
+            f"{fps} fps does not divide the {steps_per_second} physics steps per second"
+        )
     config = dataclasses.replace(
-        case.render_config, height=size[0], width=size[1], fps=fps,
+        case.render_config,
+        height=size[0],
+        width=size[1],
+        fps=fps,
         substeps_per_frame=steps_per_second // fps,
     )
     clip = clip_from_params(case.family, case.params, case.seed, config, split_tag=case.split_tag)
@@ -184,7 +208,18 @@ def reencode(src, dst, *, size: tuple[int, int], fps: float, crf: int = 18) -> N
 
     h, w = size
     args = ["-y", "-i", str(src), "-vf", f"scale={w}:{h}:flags=bicubic,fps={fps}"]
-    args += ["-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k"]
+    args += [
+        "-c:v",
+        "libx264",
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+    ]
     _run(args + ["-f", "mp4", str(dst)], dst)
 
 

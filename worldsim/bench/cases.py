@@ -122,7 +122,9 @@ def case_specs(num_cases: int, families: Sequence[str], seed: int) -> list[CaseS
         family = families[f]
         case_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         specs.append(
-            CaseSpec(f"{i:04d}_{family}", family, kind == "out_of_range", kind == "conflict", case_seed)
+            CaseSpec(
+                f"{i:04d}_{family}", family, kind == "out_of_range", kind == "conflict", case_seed
+            )
         )
     return specs
 
@@ -170,7 +172,10 @@ def _outcome_geometry(clip: Clip, camera: Camera, info: dict) -> dict:
     elif clip.family == "throw":
         geo["obstacle_x"] = px(p["obstacle_x"], 0)[0]
     elif clip.family == "bounce":
-        geo |= {"settle_window_s": bounce.SETTLE_WINDOW_S, "settle_height": bounce.SETTLE_HEIGHT * ppm}
+        geo |= {
+            "settle_window_s": bounce.SETTLE_WINDOW_S,
+            "settle_height": bounce.SETTLE_HEIGHT * ppm,
+        }
     elif clip.family == "ramp":
         geo |= {
             "ramp_bottom_x": px(info["ramp_bottom_x"], 0)[0],
@@ -327,7 +332,13 @@ def export_cases(
         _write_json(out / "truth" / f"{spec.case_id}.json", truth)
         k_samples = int(round(condition_frames * per_frame))
         condition = out / "condition" / f"{spec.case_id}.mp4"
-        write_mp4(condition, clip.video[:condition_frames], clip.audio[:k_samples], clip.fps, clip.sample_rate)
+        write_mp4(
+            condition,
+            clip.video[:condition_frames],
+            clip.audio[:k_samples],
+            clip.fps,
+            clip.sample_rate,
+        )
         if with_ground_truth:
             write_mp4(
                 out / "ground_truth" / f"{spec.case_id}.mp4",

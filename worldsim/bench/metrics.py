@@ -16,8 +16,8 @@ import numpy as np
 from worldsim.bench import kinematics as kin
 from worldsim.bench.cases import Case
 from worldsim.bench.outcomes import read_outcome
-from worldsim.bench.track import Tracks
 from worldsim.bench.sound import cluster_times, impact_events
+from worldsim.bench.track import Tracks
 
 VISIBLE = 0.5  # ground-truth visibility at or above which an object should be seen
 HIDDEN = 0.05  # ... at or below which it should not
@@ -47,32 +47,147 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("position_error", "frame diagonals", "[0, 1]", "mean distance between tracked and true centres, over object-frames after the conditioning where the truth shows the object (visibility >= 0.9) and the tracker finds it, divided by the frame diagonal"),
-    Metric("velocity_error", "px/s", "[0, inf)", "PhyWorld's velocity error: mean |v - v_true| over the same object-frames, v from positions of adjacent frames (v_t = (p_t - p_{t-1}) * fps) for both"),
-    Metric("velocity_error_diag", "frame diagonals/s", "[0, inf)", "velocity_error divided by the frame diagonal (resolution-free; what the score uses)"),
-    Metric("gravity_error", "ratio", "[0, inf)", "|g_est - g| / g, g_est fitted jointly over every free-flight segment of a ball after the conditioning (the truth is in free flight there, and the clip shows no kink inside); each segment has its own start and velocity, gravity is shared"),
-    Metric("horizontal_accel", "ratio of g", "[0, inf)", "|a_x| / g, the horizontal acceleration fitted jointly with g_est (0 in free flight)"),
-    Metric("restitution_error", "ratio", "[0, 1]", "mean over the truth's isolated bounces of balls on static geometry after the conditioning of min(|e - e_true|, 1), e = -v_after.n / v_before.n along the true normal, from the parabolas either side of the clip's own kink (or of the true contact if the clip has none nearby); an unmeasurable bounce counts 1"),
-    Metric("energy_gain_rate", "share", "[0, 1]", "share of those bounces whose speed after exceeds 1.1x the speed before (a passive bounce cannot gain energy)"),
-    Metric("teleports", "per object", "[0, inf)", "frame-to-frame jumps (over gaps: per frame of gap) longer than 1.5x the truth's fastest frame-to-frame motion + 2 px, per object"),
-    Metric("vanish_rate", "share", "[0, 1]", "share of object-frames after the conditioning where the truth shows the object (visibility >= 0.5) but the tracker does not find it"),
-    Metric("appear_rate", "share", "[0, 1]", "share of object-frames where the truth hides the object (visibility <= 0.05) but the tracker finds it"),
-    Metric("size_spread", "coefficient of variation", "[0, inf)", "per object, std / mean of the tracked area over fully visible frames; mean over objects"),
-    Metric("size_error", "ratio", "[0, inf)", "per object, |median tracked area / its median tracked area in the conditioning frames - 1| (the true area if it is not seen there); mean over objects"),
-    Metric("count_error_rate", "share", "[0, 1]", "share of frames after the conditioning whose blob count is wrong: an object's colour in 0 or 2+ blobs where the truth shows it once (or in any where it is hidden), or blobs in palette colours the case does not have"),
-    Metric("outcome_agree", "0/1", "{0, 1}", "1 if the outcome read off the tracks by the family's rule equals the simulator's; None where even the exact states do not show the outcome (e.g. the ball rolled out of view)"),
-    Metric("follows_caption", "0/1", "{0, 1}", "conflict cases only: 1 if the clip's outcome is the one the caption asserts (physics says otherwise); its mean is the optimism rate"),
-    Metric("contact_timing_ms", "ms", "[0, inf)", "median |t - t_true| over the truth's contacts after the conditioning that show as kinks in the true trajectory, each matched to the clip's nearest kink of the same object within 3 frames"),
-    Metric("contact_miss_rate", "share", "[0, 1]", "share of those contacts with no kink of the clip within 3 frames"),
-    Metric("sync_offset_ms", "ms", "[0, inf)", "median over the truth's contacts after the conditioning of |nearest audio onset - contact| (inf without onsets)"),
-    Metric("sync_within_frame", "share", "[0, 1]", "share of those contacts whose nearest onset is within one frame (1 / fps)"),
-    Metric("onset_precision", "share", "[0, 1]", "onsets after the conditioning matched one-to-one to a contact within one frame / onsets"),
-    Metric("onset_recall", "share", "[0, 1]", "contacts matched to an onset within one frame / contacts"),
+    Metric(
+        "position_error",
+        "frame diagonals",
+        "[0, 1]",
+        "mean distance between tracked and true centres, over object-frames after the conditioning where the truth shows the object (visibility >= 0.9) and the tracker finds it, divided by the frame diagonal",
+    ),
+    Metric(
+        "velocity_error",
+        "px/s",
+        "[0, inf)",
+        "PhyWorld's velocity error: mean |v - v_true| over the same object-frames, v from positions of adjacent frames (v_t = (p_t - p_{t-1}) * fps) for both",
+    ),
+    Metric(
+        "velocity_error_diag",
+        "frame diagonals/s",
+        "[0, inf)",
+        "velocity_error divided by the frame diagonal (resolution-free; what the score uses)",
+    ),
+    Metric(
+        "gravity_error",
+        "ratio",
+        "[0, inf)",
+        "|g_est - g| / g, g_est fitted jointly over every free-flight segment of a ball after the conditioning (the truth is in free flight there, and the clip shows no kink inside); each segment has its own start and velocity, gravity is shared",
+    ),
+    Metric(
+        "horizontal_accel",
+        "ratio of g",
+        "[0, inf)",
+        "|a_x| / g, the horizontal acceleration fitted jointly with g_est (0 in free flight)",
+    ),
+    Metric(
+        "restitution_error",
+        "ratio",
+        "[0, 1]",
+        "mean over the truth's isolated bounces of balls on static geometry after the conditioning of min(|e - e_true|, 1), e = -v_after.n / v_before.n along the true normal, from the parabolas either side of the clip's own kink (or of the true contact if the clip has none nearby); an unmeasurable bounce counts 1",
+    ),
+    Metric(
+        "energy_gain_rate",
+        "share",
+        "[0, 1]",
+        "share of those bounces whose speed after exceeds 1.1x the speed before (a passive bounce cannot gain energy)",
+    ),
+    Metric(
+        "teleports",
+        "per object",
+        "[0, inf)",
+        "frame-to-frame jumps (over gaps: per frame of gap) longer than 1.5x the truth's fastest frame-to-frame motion + 2 px, per object",
+    ),
+    Metric(
+        "vanish_rate",
+        "share",
+        "[0, 1]",
+        "share of object-frames after the conditioning where the truth shows the object (visibility >= 0.5) but the tracker does not find it",
+    ),
+    Metric(
+        "appear_rate",
+        "share",
+        "[0, 1]",
+        "share of object-frames where the truth hides the object (visibility <= 0.05) but the tracker finds it",
+    ),
+    Metric(
+        "size_spread",
+        "coefficient of variation",
+        "[0, inf)",
+        "per object, std / mean of the tracked area over fully visible frames; mean over objects",
+    ),
+    Metric(
+        "size_error",
+        "ratio",
+        "[0, inf)",
+        "per object, |median tracked area / its median tracked area in the conditioning frames - 1| (the true area if it is not seen there); mean over objects",
+    ),
+    Metric(
+        "count_error_rate",
+        "share",
+        "[0, 1]",
+        "share of frames after the conditioning whose blob count is wrong: an object's colour in 0 or 2+ blobs where the truth shows it once (or in any where it is hidden), or blobs in palette colours the case does not have",
+    ),
+    Metric(
+        "outcome_agree",
+        "0/1",
+        "{0, 1}",
+        "1 if the outcome read off the tracks by the family's rule equals the simulator's; None where even the exact states do not show the outcome (e.g. the ball rolled out of view)",
+    ),
+    Metric(
+        "follows_caption",
+        "0/1",
+        "{0, 1}",
+        "conflict cases only: 1 if the clip's outcome is the one the caption asserts (physics says otherwise); its mean is the optimism rate",
+    ),
+    Metric(
+        "contact_timing_ms",
+        "ms",
+        "[0, inf)",
+        "median |t - t_true| over the truth's contacts after the conditioning that show as kinks in the true trajectory, each matched to the clip's nearest kink of the same object within 3 frames",
+    ),
+    Metric(
+        "contact_miss_rate",
+        "share",
+        "[0, 1]",
+        "share of those contacts with no kink of the clip within 3 frames",
+    ),
+    Metric(
+        "sync_offset_ms",
+        "ms",
+        "[0, inf)",
+        "median over the truth's contacts after the conditioning of |nearest audio onset - contact| (inf without onsets)",
+    ),
+    Metric(
+        "sync_within_frame",
+        "share",
+        "[0, 1]",
+        "share of those contacts whose nearest onset is within one frame (1 / fps)",
+    ),
+    Metric(
+        "onset_precision",
+        "share",
+        "[0, 1]",
+        "onsets after the conditioning matched one-to-one to a contact within one frame / onsets",
+    ),
+    Metric(
+        "onset_recall",
+        "share",
+        "[0, 1]",
+        "contacts matched to an onset within one frame / contacts",
+    ),
     Metric("onset_f1", "share", "[0, 1]", "harmonic mean of onset precision and recall"),
     Metric("phantom_sound_rate", "share", "[0, 1]", "1 - onset_precision: sounds with no contact"),
     Metric("silent_contact_rate", "share", "[0, 1]", "1 - onset_recall: contacts with no sound"),
-    Metric("av_offset_ms", "ms", "[0, inf)", "median |nearest onset - kink| over the clip's own kinks after the conditioning: is the sound on the clip's own impacts, whatever the truth (diagnostic, not scored)"),
-    Metric("tracked_share", "share", "[0, 1]", "1 - vanish_rate; scales the scores of the metrics measured on tracks"),
+    Metric(
+        "av_offset_ms",
+        "ms",
+        "[0, inf)",
+        "median |nearest onset - kink| over the clip's own kinks after the conditioning: is the sound on the clip's own impacts, whatever the truth (diagnostic, not scored)",
+    ),
+    Metric(
+        "tracked_share",
+        "share",
+        "[0, 1]",
+        "1 - vanish_rate; scales the scores of the metrics measured on tracks",
+    ),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
 
@@ -123,7 +238,9 @@ def motion_metrics(case: Case, tracks: Tracks) -> dict:
     velocity = float(dv[pair].mean()) if pair.any() else None
     should_see = vis >= VISIBLE
     should_see[:k] = False
-    vanish = float((should_see & ~tracks.present).sum() / should_see.sum()) if should_see.any() else None
+    vanish = (
+        float((should_see & ~tracks.present).sum() / should_see.sum()) if should_see.any() else None
+    )
     hidden = vis <= HIDDEN
     hidden[:k] = False
     appear = float((hidden & tracks.present).sum() / hidden.sum()) if hidden.any() else None
@@ -201,12 +318,15 @@ def gravity_metrics(case: Case, tracks: Tracks) -> dict:
 def contact_metrics(case: Case, tracks: Tracks) -> tuple[dict, list[list[kin.Kink]]]:
     """Contact timing, bounces (restitution) and the clip's own kinks per object."""
     g, k = case.gravity_px_s2, case.condition_frames
-    clip_kinks = [kin.detect_kinks(tracks.xy[:, n], case.fps, g, start=k) for n in range(len(case.objects))]
+    clip_kinks = [
+        kin.detect_kinks(tracks.xy[:, n], case.fps, g, start=k) for n in range(len(case.objects))
+    ]
     timing, missed = [], 0
     restitution_errors, gains = [], []
     for n, contact, true_kink in _visible_contacts(case):
         near = [
-            q for q in clip_kinks[n]
+            q
+            for q in clip_kinks[n]
             if abs(q.time_s - contact["time_s"]) * case.fps <= CONTACT_MATCH_FRAMES
         ]
         best = min(near, key=lambda q: abs(q.time_s - contact["time_s"])) if near else None
@@ -215,7 +335,8 @@ def contact_metrics(case: Case, tracks: Tracks) -> tuple[dict, list[list[kin.Kin
         else:
             timing.append(abs(best.time_s - contact["time_s"]))
         others = [
-            c for c in _object_contacts(case, case.objects[n]["name"])
+            c
+            for c in _object_contacts(case, case.objects[n]["name"])
             if c is not contact and abs(c["time_s"] - contact["time_s"]) < BOUNCE_ISOLATION_S
         ]
         if not contact["static"] or others or case.objects[n]["shape"] != "circle":
@@ -238,7 +359,10 @@ def contact_metrics(case: Case, tracks: Tracks) -> tuple[dict, list[list[kin.Kin
 def _match_one_to_one(contacts: np.ndarray, onsets: np.ndarray, tol: float) -> int:
     """Pairs (contact, onset) within tol, closest first, each used once."""
     pairs = sorted(
-        (abs(o - c), i, j) for i, c in enumerate(contacts) for j, o in enumerate(onsets) if abs(o - c) <= tol
+        (abs(o - c), i, j)
+        for i, c in enumerate(contacts)
+        for j, o in enumerate(onsets)
+        if abs(o - c) <= tol
     )
     used_c, used_o = set(), set()
     for _, i, j in pairs:

@@ -78,14 +78,21 @@ def aggregate(results: list[CaseResult]) -> dict:
             for split in ("in_range", "out_of_range")
         }
     conflict = [r for r in results if r.conflict and r.status == "scored"]
-    follows = [r.metrics["follows_caption"] for r in conflict if r.metrics.get("follows_caption") is not None]
+    follows = [
+        r.metrics["follows_caption"]
+        for r in conflict
+        if r.metrics.get("follows_caption") is not None
+    ]
     return {
         "overall": _summary(results),
         "in_range": _summary([r for r in results if r.split_tag == "in_range"]),
         "out_of_range": _summary([r for r in results if r.split_tag == "out_of_range"]),
-        "conflict": _summary(conflict) | {"optimism_rate": float(np.mean(follows)) if follows else None},
+        "conflict": _summary(conflict)
+        | {"optimism_rate": float(np.mean(follows)) if follows else None},
         "families": by_family,
-        "status": {s: sum(r.status == s for r in results) for s in ("scored", "missing", "unreadable")},
+        "status": {
+            s: sum(r.status == s for r in results) for s in ("scored", "missing", "unreadable")
+        },
     }
 
 
@@ -95,7 +102,7 @@ def report_json(results: list[CaseResult], manifest: dict, timing: dict, title: 
             "title": title,
             "benchmark": manifest["benchmark"],
             "version": manifest["version"],
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "format": manifest["format"],
             "condition_frames": manifest["condition_frames"],
             "timing": timing,
@@ -182,7 +189,9 @@ def _truth_mp4_uri(case: Case, cases_dir: Path) -> str:
         return _file_uri(stored, "video/mp4")
     clip = truth_clip(case)
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_mp4(Path(tmp) / "truth.mp4", clip.video, clip.audio, clip.fps, clip.sample_rate)
+        path = write_mp4(
+            Path(tmp) / "truth.mp4", clip.video, clip.audio, clip.fps, clip.sample_rate
+        )
         return _file_uri(path, "video/mp4")
 
 
@@ -218,11 +227,21 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
     for family in families:
         f = s["families"][family]
         rows.append(
-            [family, _fmt(f["score"], 4), _fmt(f["in_range"]["score"], 4), _fmt(f["out_of_range"]["score"], 4)]
+            [
+                family,
+                _fmt(f["score"], 4),
+                _fmt(f["in_range"]["score"], 4),
+                _fmt(f["out_of_range"]["score"], 4),
+            ]
             + [_fmt(f["groups"][g], 3) for g in GROUPS]
         )
     rows.append(
-        ["all", _fmt(s["overall"]["score"], 4), _fmt(s["in_range"]["score"], 4), _fmt(s["out_of_range"]["score"], 4)]
+        [
+            "all",
+            _fmt(s["overall"]["score"], 4),
+            _fmt(s["in_range"]["score"], 4),
+            _fmt(s["out_of_range"]["score"], 4),
+        ]
         + [_fmt(s["overall"]["groups"][g], 3) for g in GROUPS]
     )
     parts.append(_table(["family", "score", "in-range", "out-of-range", *GROUPS], rows))
@@ -230,7 +249,9 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
     units = {m["name"]: m for m in report["definitions"]}
     rows = []
     for name in METRIC_NAMES:
-        cells = [f"<span title='{esc(units[name]['definition'])}'>{name}</span> <small>{esc(units[name]['unit'])}</small>"]
+        cells = [
+            f"<span title='{esc(units[name]['definition'])}'>{name}</span> <small>{esc(units[name]['unit'])}</small>"
+        ]
         for family in families + [None]:
             m = (s["families"][family] if family else s["overall"])["metrics"][name]
             extra = f" +{m['not_finite']}∞" if m["not_finite"] else ""
@@ -258,12 +279,20 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
     missing = [r for r in results if r.status != "scored"]
     if missing:
         parts.append("<h2>Not scored</h2>")
-        parts.append(_table(["case", "status", "reason"], [[r.case_id, r.status, esc(r.error or "")] for r in missing]))
+        parts.append(
+            _table(
+                ["case", "status", "reason"],
+                [[r.case_id, r.status, esc(r.error or "")] for r in missing],
+            )
+        )
     parts.append("<h2>Definitions</h2>")
     parts.append(
         _table(
             ["metric", "unit", "range", "definition"],
-            [[m["name"], esc(m["unit"]), esc(m["range"]), esc(m["definition"])] for m in report["definitions"]],
+            [
+                [m["name"], esc(m["unit"]), esc(m["range"]), esc(m["definition"])]
+                for m in report["definitions"]
+            ],
             "defs",
         )
     )
@@ -275,7 +304,10 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
     parts.append(
         _table(
             ["metric", "group", "floor", "zero", "scaled by tracking"],
-            [[c["metric"], c["group"], _fmt(c["floor"]), _fmt(c["zero"]), str(c["on_tracks"])] for c in report["score_constants"]],
+            [
+                [c["metric"], c["group"], _fmt(c["floor"]), _fmt(c["zero"]), str(c["on_tracks"])]
+                for c in report["score_constants"]
+            ],
         )
     )
     return "\n".join(parts)

@@ -41,9 +41,7 @@ class CaseResult:
     tracks: Tracks | None = None  # at the case's frames (for the report's overlays)
 
 
-def score_arrays(
-    case: Case, frames: np.ndarray, fps: float, audio: np.ndarray
-) -> CaseResult:
+def score_arrays(case: Case, frames: np.ndarray, fps: float, audio: np.ndarray) -> CaseResult:
     """Score decoded frames uint8 [T', H, W, 3] (the case's H, W) at `fps` and audio [S']."""
     if frames.shape[1:3] != (case.height, case.width):
         raise ValueError(
@@ -114,14 +112,21 @@ def score_folder(
     for entry in bar:
         case = load_case(cases_dir, entry["id"])
         path = videos_dir / f"{case.case_id}.mp4"
-        base = dict(case_id=case.case_id, family=case.family, split_tag=case.split_tag, conflict=case.conflict)
+        base = dict(
+            case_id=case.case_id,
+            family=case.family,
+            split_tag=case.split_tag,
+            conflict=case.conflict,
+        )
         if not path.is_file():
             results.append(CaseResult(**base, status="missing"))
             continue
         try:
             results.append(score_file(path, case, fit))
         except MediaError as error:
-            results.append(CaseResult(**base, status="unreadable", error=error.reason, video=str(path)))
+            results.append(
+                CaseResult(**base, status="unreadable", error=error.reason, video=str(path))
+            )
     seconds = time.perf_counter() - start
     timing = {"seconds": seconds, "clips_per_second": len(results) / seconds if seconds else None}
     return results, timing

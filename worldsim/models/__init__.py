@@ -12,6 +12,7 @@ VAE), `text_encoder` (captions), `av_dit` (joint audio-video MM-DiT). They are p
 together, trained stage by stage and sampled in `worldsim.world`.
 """
 
+from worldsim.models.av_dit import AVDiT, AVDiTConfig
 from worldsim.models.frame_predictor import (
     PRESETS,
     FramePredictor,
@@ -20,7 +21,6 @@ from worldsim.models.frame_predictor import (
     loss_fn,
     patchify,
 )
-from worldsim.models.av_dit import AVDiT, AVDiTConfig
 from worldsim.models.text_encoder import TextEncoder, TextEncoderConfig
 from worldsim.models.vae_audio import AudioVAE, AudioVAEConfig
 from worldsim.models.vae_video import VideoVAE, VideoVAEConfig, vae_loss

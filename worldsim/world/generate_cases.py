@@ -44,7 +44,8 @@ def generate_cases(
     with tqdm(total=len(batches) * gen.windows_for(seconds), desc="generate", unit="window") as bar:
         for b, batch in enumerate(batches):
             contexts = [
-                gen.context(init_video=str(cases_dir / c["condition"]), init_frames=k) for c in batch
+                gen.context(init_video=str(cases_dir / c["condition"]), init_frames=k)
+                for c in batch
             ]
             context = stack_contexts(contexts)
             # A partial last batch is padded so every batch compiles to the same sampler.
@@ -54,7 +55,12 @@ def generate_cases(
                 context = stack_contexts(contexts + [contexts[-1]] * pad)
                 captions += [captions[-1]] * pad
             frames, audio = gen.generate(
-                captions, seconds=seconds, context=context, seed=seed + b, sampler=sampler, progress=bar
+                captions,
+                seconds=seconds,
+                context=context,
+                seed=seed + b,
+                sampler=sampler,
+                progress=bar,
             )
             for i, c in enumerate(batch):
                 path = videos_dir / f"{c['id']}.mp4"
