@@ -93,3 +93,14 @@ def test_baseline_command_writes_one_clip_per_case(cases_dir, tmp_path):
         == 0
     )
     assert len(list(out.glob("*.mp4"))) == 12
+
+
+def test_the_score_cannot_be_bought_with_constant_clicks_or_an_empty_clip():
+    from worldsim.bench.score import case_score
+
+    base = {"sync_offset_ms": 3.0, "onset_f1": 0.05, "onset_precision": 0.03}
+    overall, groups = case_score(base)
+    assert groups["sound"] < 10  # near every contact by luck, but 97% of the clicks are noise
+    nothing = {"teleports": 0.0, "appear_rate": 0.0, "vanish_rate": 1.0, "tracked_share": 0.0}
+    overall, groups = case_score(nothing)
+    assert groups["continuity"] == 0.0  # no teleports because no objects: no credit

@@ -298,7 +298,8 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
     )
     parts.append(
         "<h2>Score constants</h2><p>s = 100 * clip((zero - e) / (zero - floor), 0, 1) per metric "
-        "(e = 1 - value for rates of success); metrics on tracks are multiplied by tracked_share; "
+        "(e = 1 - value for rates of success); metrics on tracks are multiplied by tracked_share, "
+        "the sync offset by onset precision; "
         "groups weigh the same; a case's score is the mean of its groups.</p>"
     )
     parts.append(

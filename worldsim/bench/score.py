@@ -12,7 +12,8 @@ so the simulator's clips score 100 and trivial baselines land wherever their phy
 puts them (freezing the last conditioning frame, or extrapolating its velocity, are
 reported beside every model; they are not forced to 0). Metrics measured on tracks are
 multiplied by the share of object-frames the tracker found (`tracked_share`): a clip
-whose objects are gone cannot score on how they move. Metrics of one group are
+whose objects are gone cannot score on how they move; the sound's sync offset is
+multiplied by onset precision, so clicking all the time cannot buy sync. Metrics of one group are
 averaged, groups weigh the same, and a case's score is the mean over the groups it has
 something to measure in. The overall score is the mean over cases; a missing or
 unreadable clip scores 0.
@@ -33,6 +34,7 @@ class Scored:
     zero: float
     on_tracks: bool  # scaled by tracked_share
     invert: bool = False  # the metric is a success rate: e = 1 - value
+    scale_by: str | None = None  # another metric in [0, 1] that scales this one's score
 
 
 SCORED: tuple[Scored, ...] = (
@@ -51,7 +53,8 @@ SCORED: tuple[Scored, ...] = (
     Scored("outcome_agree", "outcome", 0.0, 1.0, False, invert=True),
     Scored("contact_timing_ms", "contacts", 20.0, 250.0, True),
     Scored("contact_miss_rate", "contacts", 0.1, 1.0, False),
-    Scored("sync_offset_ms", "sound", 5.0, 250.0, False),
+    # Scaled by precision: a clip that clicks all the time has an onset near every contact.
+    Scored("sync_offset_ms", "sound", 5.0, 250.0, False, scale_by="onset_precision"),
     Scored("onset_f1", "sound", 0.15, 1.0, False, invert=True),
 )
 GROUPS = tuple(dict.fromkeys(s.group for s in SCORED))
@@ -74,6 +77,8 @@ def case_score(metrics: dict) -> tuple[float, dict[str, float]]:
         s = 0.0 if np.isnan(value) else metric_score(spec, float(value))
         if spec.on_tracks:
             s *= tracked
+        if spec.scale_by is not None and metrics.get(spec.scale_by) is not None:
+            s *= float(metrics[spec.scale_by])
         groups.setdefault(spec.group, []).append(s)
     per_group = {g: float(np.mean(v)) for g, v in groups.items()}
     overall = float(np.mean(list(per_group.values()))) if per_group else 0.0
