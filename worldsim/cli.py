@@ -190,11 +190,16 @@ def _score_and_report(cases: str, videos: str, out: str, fit: str, title: str) -
 
     results, timing = score_folder(cases, videos, fit=fit)
     js, page = write_report(out, results, read_manifest(cases), timing, cases, title)
-    status = {s: sum(r.status == s for r in results) for s in ("scored", "missing", "unreadable")}
+    status = {
+        s: sum(r.status == s for r in results) for s in ("scored", "missing", "unreadable", "error")
+    }
     score = sum(r.score for r in results) / max(len(results), 1)
-    print(f"score {score:.1f} / 100 over {len(results)} cases ({status['scored']} scored, "
-          f"{status['missing']} missing, {status['unreadable']} unreadable: they score 0); "
-          f"{timing['clips_per_second']:.1f} clips/s")
+    print(
+        f"score {score:.1f} / 100 over {len(results)} cases ({status['scored']} scored, "
+        f"{status['missing']} missing, {status['unreadable']} unreadable, {status['error']} failed: "
+        "they score 0); "
+        f"{timing['clips_per_second']:.1f} clips/s"
+    )
     for r in results:
         if r.status != "scored":
             print(f"  {r.case_id}: {r.status}{': ' + r.error if r.error else ''}", file=sys.stderr)
@@ -203,7 +208,9 @@ def _score_and_report(cases: str, videos: str, out: str, fit: str, title: str) -
 
 
 def cmd_bench_score(args: argparse.Namespace) -> int:
-    return _score_and_report(args.cases, args.videos, args.out, args.fit, args.title or f"{args.videos}")
+    return _score_and_report(
+        args.cases, args.videos, args.out, args.fit, args.title or f"{args.videos}"
+    )
 
 
 def cmd_bench_run(args: argparse.Namespace) -> int:
@@ -214,6 +221,10 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     from worldsim.world.generate import SamplerConfig
     from worldsim.world.generate_cases import generate_cases
 
+    if not (Path(args.workdir) / "config.json").exists():
+        from worldsim.bench.errors import BenchError
+
+        raise BenchError(f"{args.workdir}: not a `worldsim train` run directory (no config.json)")
     out = Path(args.out)
     cases = Path(args.cases) if args.cases else out / "cases"
     if not (cases / "manifest.json").is_file():
@@ -225,13 +236,18 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
             condition_frames=args.condition_frames,
             config=_render_config(args),
         )
-    if not (Path(args.workdir) / "config.json").exists():
-        from worldsim.bench.errors import BenchError
-
-        raise BenchError(f"{args.workdir}: not a `worldsim train` run directory (no config.json)")
     sampler = SamplerConfig(steps=args.steps, solver=args.solver, cfg_scale=args.cfg_scale)
-    generate_cases(args.workdir, cases, out / "videos", sampler=sampler, batch_size=args.batch_size, seed=args.seed)
-    return _score_and_report(str(cases), str(out / "videos"), str(out), "stretch", f"worldsim model {args.workdir}")
+    generate_cases(
+        args.workdir,
+        cases,
+        out / "videos",
+        sampler=sampler,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    return _score_and_report(
+        str(cases), str(out / "videos"), str(out), "stretch", f"worldsim model {args.workdir}"
+    )
 
 
 def cmd_bench_reference(args: argparse.Namespace) -> int:
@@ -284,8 +300,15 @@ def _add_bench_parser(commands) -> None:
     sub = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
     def case_flags(p, default_cases: int = 120):
-        p.add_argument("--cases", type=int, default=default_cases, help=f"number of cases (default {default_cases})")
-        p.add_argument("--families", type=_families, default=FAMILIES, help=f"subset of: {', '.join(FAMILIES)}")
+        p.add_argument(
+            "--cases",
+            type=int,
+            default=default_cases,
+            help=f"number of cases (default {default_cases})",
+        )
+        p.add_argument(
+            "--families", type=_families, default=FAMILIES, help=f"subset of: {', '.join(FAMILIES)}"
+        )
         p.add_argument("--seed", type=int, default=0, help="seed; same seed => same cases")
         p.add_argument(
             "--condition-frames", type=int, default=5, help="frames given to the model (default 5)"
@@ -337,7 +360,9 @@ def _add_bench_parser(commands) -> None:
     )
     run.add_argument("--workdir", required=True, help="run directory of `worldsim train`")
     run.add_argument("--out", required=True, help="report folder (cases/ and videos/ go inside)")
-    run.add_argument("--cases-dir", dest="cases", help="existing cases (default: export to OUT/cases)")
+    run.add_argument(
+        "--cases-dir", dest="cases", help="existing cases (default: export to OUT/cases)"
+    )
     run.add_argument("--num-cases", type=int, default=24, help="cases to export (default 24)")
     run.add_argument("--families", type=_families, default=FAMILIES)
     run.add_argument("--seed", type=int, default=0)
@@ -350,8 +375,16 @@ def _add_bench_parser(commands) -> None:
     run.set_defaults(handler=cmd_bench_run)
 
     for name, kinds, what in (
-        ("baseline", BASELINES, "trivial baselines: freeze the last conditioning frame, or extrapolate at constant velocity"),
-        ("corrupt", tuple(CORRUPTIONS), "the ground truth with one thing wrong (for calibrating metrics)"),
+        (
+            "baseline",
+            BASELINES,
+            "trivial baselines: freeze the last conditioning frame, or extrapolate at constant velocity",
+        ),
+        (
+            "corrupt",
+            tuple(CORRUPTIONS),
+            "the ground truth with one thing wrong (for calibrating metrics)",
+        ),
     ):
         p = sub.add_parser(name, help=what, description=what)
         p.add_argument("--cases", required=True, help="folder written by `bench export`")
@@ -376,7 +409,7 @@ def _add_generate_parser(commands) -> None:
             '  worldsim generate --workdir runs/tiny --prompt "a red ball bounces" --out a.mp4\n'
             "  worldsim generate --workdir runs/tiny --prompts-file prompts.txt --num-samples 2 \\\n"
             "      --seconds 3 --out outs/clip.mp4\n"
-            "  worldsim generate --workdir runs/tiny --prompt \"...\" --init-video in.mp4 "
+            '  worldsim generate --workdir runs/tiny --prompt "..." --init-video in.mp4 '
             "--init-frames 5 --out cont.mp4"
         ),
     )

@@ -45,7 +45,7 @@ def test_score_counts_missing_and_unreadable_clips_and_writes_the_report(
     captured = capsys.readouterr()
     assert "1 missing, 1 unreadable" in captured.out and ids[1] in captured.err
     report = json.loads((out / "report.json").read_text())
-    assert report["summary"]["status"] == {"scored": 10, "missing": 1, "unreadable": 1}
+    assert report["summary"]["status"] == {"scored": 10, "missing": 1, "unreadable": 1, "error": 0}
     by_id = {c["id"]: c for c in report["cases"]}
     assert by_id[ids[0]]["score"] == 0 and by_id[ids[1]]["score"] == 0
     scored = [c["score"] for c in report["cases"] if c["status"] == "scored"]

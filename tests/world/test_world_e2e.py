@@ -168,8 +168,9 @@ def test_bench_run_continues_every_case_and_scores_it(world_run, tmp_path):
     argv += ["--num-cases", "6", "--steps", "2", "--batch-size", "4"]  # two batches, one padded
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
-    assert report["summary"]["status"] == {"scored": 6, "missing": 0, "unreadable": 0}
-    assert 0.0 <= report["summary"]["overall"]["score"] <= 100.0
+    assert report["summary"]["status"] == {"scored": 6, "missing": 0, "unreadable": 0, "error": 0}
+    # 4 training steps per stage: noise, which the benchmark must not mistake for physics.
+    assert report["summary"]["overall"]["score"] < 40.0
     clips = sorted((out / "videos").glob("*.mp4"))
     assert len(clips) == 6
     frames, fps = read_video(clips[0])

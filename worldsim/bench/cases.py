@@ -83,7 +83,9 @@ class Case:
     visibility: np.ndarray  # [T, N]
     contacts: list[dict]  # frame, time_s, object_a, object_b, impulse, static
     geometry: dict  # what the outcome rule of the family needs, px
-    outcome_observable: bool = True  # the family's pixel rule on the exact states agrees
+    outcome_observable: bool = True  # the prediction's frames decide the outcome (see case_truth)
+    view_width_m: float = 8.0
+    ambient_noise: float = 0.002
 
     @property
     def render_config(self) -> RenderConfig:
@@ -93,6 +95,8 @@ class Case:
             fps=self.fps,
             seconds=self.num_frames / self.fps,
             sample_rate=self.sample_rate,
+            view_width_m=self.view_width_m,
+            ambient_noise=self.ambient_noise,
             substeps_per_frame=self.substeps_per_frame,
         )
 
@@ -206,18 +210,15 @@ def _objects(clip: Clip, ppm: float) -> list[dict]:
     return out
 
 
-def case_truth(
-    spec: CaseSpec, clip: Clip, params: dict, info: dict, k: int, substeps: int = 64
-) -> dict:
-    """The JSON ground truth of one case."""
-    config = RenderConfig(
-        width=clip.video.shape[2],
-        height=clip.video.shape[1],
-        fps=clip.fps,
-        seconds=clip.video.shape[0] / clip.fps,
-        sample_rate=clip.sample_rate,
-    )
+# Outcomes that, once they happen, stay happened: if the conditioning frames already show
+# one, the prediction cannot be judged on it.
+EVENT_OUTCOMES = frozenset({"hit", "make", "clears"})
+
+
+def case_truth(spec: CaseSpec, clip: Clip, params: dict, k: int, config: RenderConfig) -> dict:
+    """The JSON ground truth of one case (`config`: the format `clip` was made with)."""
     camera = config.camera
+    info = clip.scene_info
     statics = {s.name for s in clip.statics}
     asserted = (
         families_lib.conflicting_outcome(clip.family, clip.outcome) if spec.conflict else None
@@ -238,7 +239,9 @@ def case_truth(
         "fps": clip.fps,
         "sample_rate": clip.sample_rate,
         "num_frames": int(clip.video.shape[0]),
-        "substeps_per_frame": substeps,
+        "substeps_per_frame": config.substeps_per_frame,
+        "view_width_m": config.view_width_m,
+        "ambient_noise": config.ambient_noise,
         "condition_frames": k,
         "pixels_per_meter": camera.pixels_per_meter,
         "gravity_px_s2": float(clip.scene_params["gravity_px_s2"]),
@@ -253,14 +256,21 @@ def case_truth(
         "geometry": _outcome_geometry(clip, camera, info),
     }
     # Some outcomes cannot be read off frames even with perfect tracking (the ball rolled
-    # out of view, a touch between frames, a bounce peak between frames): such cases do
-    # not count for outcome agreement. Checked with the exact states as the "tracks".
+    # out of view, a touch between frames, a bounce peak between frames), and some are
+    # already shown by the conditioning frames (a hit in the first K frames): such cases
+    # do not count for outcome agreement. Checked with the exact states as the "tracks".
     from worldsim.bench.outcomes import read_outcome
     from worldsim.bench.track import tracks_from_states
 
     case = case_from_json(truth)
     exact = tracks_from_states(case.states, case.visibility, case.objects)
-    truth["outcome_observable"] = read_outcome(case, exact) == clip.outcome
+    observable = read_outcome(case, exact) == clip.outcome
+    if clip.outcome in EVENT_OUTCOMES:
+        early = tracks_from_states(case.states, case.visibility, case.objects)
+        early.present[k:] = False
+        early.xy[k:] = np.nan
+        observable &= read_outcome(case, early) != clip.outcome
+    truth["outcome_observable"] = bool(observable)
     return truth
 
 
@@ -290,7 +300,23 @@ def case_from_json(data: dict) -> Case:
         contacts=data["contacts"],
         geometry=data["geometry"],
         outcome_observable=bool(data.get("outcome_observable", True)),
+        view_width_m=float(data.get("view_width_m", 8.0)),
+        ambient_noise=float(data.get("ambient_noise", 0.002)),
     )
+
+
+def _add_condition_areas(truth: dict, condition: Path) -> None:
+    """Each object's tracked area in the conditioning clip as written (codec included): the
+    reference for the size metrics, so a codec's blur of small objects cancels."""
+    from worldsim.bench.track import track
+    from worldsim.media.video_io import read_video
+
+    frames, _ = read_video(condition)
+    tracks = track(frames, truth["objects"])
+    vis = np.asarray(truth["visibility"])[: len(frames)]
+    for n, obj in enumerate(truth["objects"]):
+        seen = (vis[:, n] >= 0.999) & tracks.present[:, n]
+        obj["condition_area_px"] = float(np.median(tracks.area[seen, n])) if seen.any() else None
 
 
 def _write_json(path: Path, data) -> None:
@@ -326,10 +352,7 @@ def export_cases(
     bar = progress(specs) if progress is not None else specs
     for spec in bar:
         clip, params = simulate_case(spec, config)
-        truth = case_truth(
-            spec, clip, params, clip.scene_info, condition_frames, config.substeps_per_frame
-        )
-        _write_json(out / "truth" / f"{spec.case_id}.json", truth)
+        truth = case_truth(spec, clip, params, condition_frames, config)
         k_samples = int(round(condition_frames * per_frame))
         condition = out / "condition" / f"{spec.case_id}.mp4"
         write_mp4(
@@ -339,6 +362,8 @@ def export_cases(
             clip.fps,
             clip.sample_rate,
         )
+        _add_condition_areas(truth, condition)
+        _write_json(out / "truth" / f"{spec.case_id}.json", truth)
         if with_ground_truth:
             write_mp4(
                 out / "ground_truth" / f"{spec.case_id}.mp4",

@@ -91,7 +91,8 @@ def aggregate(results: list[CaseResult]) -> dict:
         | {"optimism_rate": float(np.mean(follows)) if follows else None},
         "families": by_family,
         "status": {
-            s: sum(r.status == s for r in results) for s in ("scored", "missing", "unreadable")
+            s: sum(r.status == s for r in results)
+            for s in ("scored", "missing", "unreadable", "error")
         },
     }
 
@@ -216,7 +217,7 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
         f"<h1>{esc(report['title'])}</h1>",
         f"<p><b>Score {_fmt(s['overall']['score'], 4)}</b> / 100 over {s['overall']['cases']} cases "
         f"(scored {s['status']['scored']}, missing {s['status']['missing']}, unreadable "
-        f"{s['status']['unreadable']}: these score 0). In-range {_fmt(s['in_range']['score'], 4)}, "
+        f"{s['status']['unreadable']}, failed {s['status']['error']}: these score 0). In-range {_fmt(s['in_range']['score'], 4)}, "
         f"out-of-range {_fmt(s['out_of_range']['score'], 4)}. Optimism rate on conflict cases "
         f"(the clip shows the outcome the caption asserts, against physics): "
         f"{_fmt(s['conflict']['optimism_rate'])}. {report['benchmark']} v{report['version']}, "

@@ -13,7 +13,8 @@ puts them (freezing the last conditioning frame, or extrapolating its velocity, 
 reported beside every model; they are not forced to 0). Metrics measured on tracks are
 multiplied by the share of object-frames the tracker found (`tracked_share`): a clip
 whose objects are gone cannot score on how they move; the sound's sync offset is
-multiplied by onset precision, so clicking all the time cannot buy sync. Metrics of one group are
+multiplied by onset precision, so clicking all the time cannot buy sync, and the contact
+scores by kink precision, so jitter cannot match every contact. Metrics of one group are
 averaged, groups weigh the same, and a case's score is the mean over the groups it has
 something to measure in. The overall score is the mean over cases; a missing or
 unreadable clip scores 0.
@@ -51,8 +52,8 @@ SCORED: tuple[Scored, ...] = (
     Scored("size_error", "identity", 0.1, 0.6, True),
     Scored("count_error_rate", "identity", 0.02, 0.5, False),
     Scored("outcome_agree", "outcome", 0.0, 1.0, False, invert=True),
-    Scored("contact_timing_ms", "contacts", 20.0, 250.0, True),
-    Scored("contact_miss_rate", "contacts", 0.1, 1.0, False),
+    Scored("contact_timing_ms", "contacts", 20.0, 250.0, True, scale_by="kink_precision"),
+    Scored("contact_miss_rate", "contacts", 0.1, 1.0, False, scale_by="kink_precision"),
     # Scaled by precision: a clip that clicks all the time has an onset near every contact.
     Scored("sync_offset_ms", "sound", 5.0, 250.0, False, scale_by="onset_precision"),
     Scored("onset_f1", "sound", 0.15, 1.0, False, invert=True),

@@ -31,7 +31,7 @@ class CaseResult:
     family: str
     split_tag: str
     conflict: bool
-    status: str  # scored | missing | unreadable
+    status: str  # scored | missing | unreadable | error (each but scored scores 0)
     score: float = 0.0
     groups: dict = dataclasses.field(default_factory=dict)
     metrics: dict = dataclasses.field(default_factory=dict)
@@ -43,6 +43,11 @@ class CaseResult:
 
 def score_arrays(case: Case, frames: np.ndarray, fps: float, audio: np.ndarray) -> CaseResult:
     """Score decoded frames uint8 [T', H, W, 3] (the case's H, W) at `fps` and audio [S']."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or len(frames) == 0 or frames.shape[-1] != 3:
+        raise ValueError(f"a clip needs frames [T > 0, H, W, 3], got {frames.shape}")
+    if not fps > 0:
+        raise ValueError(f"a clip needs a frame rate > 0, got {fps}")
     if frames.shape[1:3] != (case.height, case.width):
         raise ValueError(
             f"frames are {frames.shape[1:3]}, the case is {(case.height, case.width)}: "
@@ -127,6 +132,9 @@ def score_folder(
             results.append(
                 CaseResult(**base, status="unreadable", error=error.reason, video=str(path))
             )
+        except Exception as error:  # noqa: BLE001 - one odd clip must not sink the run
+            reason = f"{type(error).__name__}: {error}"
+            results.append(CaseResult(**base, status="error", error=reason, video=str(path)))
     seconds = time.perf_counter() - start
     timing = {"seconds": seconds, "clips_per_second": len(results) / seconds if seconds else None}
     return results, timing

@@ -27,8 +27,10 @@ PEAK_WINDOW_S = 0.002
 
 
 def cluster_times(times, weights=None, window: float = CLUSTER_S) -> np.ndarray:
-    """Sorted times -> one per group of consecutive times less than `window` apart, at the
-    heaviest member (the first if no weights)."""
+    """Times -> one per group, at its heaviest member (the first if no weights). A group
+    starts at the first time not yet grouped and takes the times less than `window`
+    after it, so a group never spans more than `window` (no chaining: clicks every 10 ms
+    stay many events)."""
     times = np.asarray(times, np.float64)
     if times.size == 0:
         return times
@@ -37,7 +39,7 @@ def cluster_times(times, weights=None, window: float = CLUSTER_S) -> np.ndarray:
     weights = np.ones_like(times) if weights is None else np.asarray(weights, np.float64)[order]
     out, group = [], [0]
     for i in range(1, len(times) + 1):
-        if i < len(times) and times[i] - times[i - 1] < window:
+        if i < len(times) and times[i] - times[group[0]] < window:
             group.append(i)
             continue
         best = max(group, key=lambda j: (weights[j], -j))
