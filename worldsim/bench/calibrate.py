@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from worldsim.bench.cases import Case
+from worldsim.bench.cases import Case, truth_clip
 from worldsim.physics.clip import clip_from_params
 from worldsim.physics.render import render_video
 from worldsim.physics.simulate import simulate
@@ -57,15 +57,9 @@ def _silent_after_condition(case: Case, audio: np.ndarray) -> np.ndarray:
     return out
 
 
-def _truth(case: Case):
-    return clip_from_params(
-        case.family, case.params, case.seed, case.render_config, split_tag=case.split_tag
-    )
-
-
 def baseline(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """(video uint8 [T, H, W, 3], audio [S]) of a trivial baseline for `case`."""
-    clip = _truth(case)
+    clip = truth_clip(case)
     k = case.condition_frames
     audio = _silent_after_condition(case, clip.audio)
     if kind == "freeze":
@@ -147,7 +141,7 @@ def applies(case: Case, kind: str) -> bool:
 
 def corrupt(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """(video, audio) of the case's ground truth with one thing wrong (see CORRUPTIONS)."""
-    clip = _truth(case)
+    clip = truth_clip(case)
     config = case.render_config
     mid = case.num_frames // 2
     if kind == "teleport":

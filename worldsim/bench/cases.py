@@ -266,9 +266,9 @@ def case_truth(spec: CaseSpec, clip: Clip, params: dict, k: int, config: RenderC
     exact = tracks_from_states(case.states, case.visibility, case.objects)
     observable = read_outcome(case, exact) == clip.outcome
     if clip.outcome in EVENT_OUTCOMES:
-        early = tracks_from_states(case.states, case.visibility, case.objects)
-        early.present[k:] = False
-        early.xy[k:] = np.nan
+        shown = case.visibility.copy()
+        shown[k:] = 0.0  # only the conditioning frames
+        early = tracks_from_states(case.states, shown, case.objects)
         observable &= read_outcome(case, early) != clip.outcome
     truth["outcome_observable"] = bool(observable)
     return truth

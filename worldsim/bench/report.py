@@ -1,6 +1,6 @@
 """The benchmark's report: report.json (every number) and a self-contained report.html.
 
-report.json: the overall score, counts (scored / missing / unreadable), every metric's
+report.json: the overall score, counts (scored / missing / unreadable / error), every metric's
 mean per family and split, the optimism rate on conflict cases, scoring speed, the
 metric definitions and score constants, and one entry per case.
 
@@ -45,7 +45,7 @@ def _clean(value):
 
 
 def _summary(results: list[CaseResult]) -> dict:
-    """Mean score (missing/unreadable count 0) and each metric's mean over the cases that
+    """Mean score (missing/unreadable/failed clips count 0) and each metric's mean over the cases that
     have it (with their number)."""
     out: dict = {
         "cases": len(results),

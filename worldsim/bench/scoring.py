@@ -78,7 +78,7 @@ def read_clip(path: str | os.PathLike, case: Case, fit: str = "stretch"):
     """(frames at the case's size and the file's own frame rate, fps, audio at the case's rate)."""
     from worldsim.media.video_io import read_audio, read_video
 
-    seconds = case.num_frames / case.fps + 0.5  # a little past the end, for interpolation
+    seconds = case.num_frames / case.fps  # what lies past the case's end is not judged
     frames, fps = read_video(path, size=(case.height, case.width), max_seconds=seconds, fit=fit)
     if not fps:
         fps = float(case.fps)
@@ -100,8 +100,8 @@ def score_folder(
     fit: str = "stretch",
     progress: bool = True,
 ) -> tuple[list[CaseResult], dict]:
-    """Score every case of the manifest against VIDEOS/<id>.mp4; missing and unreadable
-    clips are counted (and score 0), never a crash."""
+    """Score every case of the manifest against VIDEOS/<id>.mp4; missing, unreadable
+    and failing clips are counted (and score 0), never a crash."""
     from tqdm import tqdm
 
     from worldsim.bench.errors import BenchError

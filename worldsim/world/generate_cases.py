@@ -47,13 +47,10 @@ def generate_cases(
                 gen.context(init_video=str(cases_dir / c["condition"]), init_frames=k)
                 for c in batch
             ]
-            context = stack_contexts(contexts)
             # A partial last batch is padded so every batch compiles to the same sampler.
-            captions = [c["caption"] for c in batch]
             pad = batch_size - len(batch)
-            if pad:
-                context = stack_contexts(contexts + [contexts[-1]] * pad)
-                captions += [captions[-1]] * pad
+            context = stack_contexts(contexts + [contexts[-1]] * pad)
+            captions = [c["caption"] for c in batch] + [batch[-1]["caption"]] * pad
             frames, audio = gen.generate(
                 captions,
                 seconds=seconds,
