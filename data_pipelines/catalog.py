@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -56,6 +57,37 @@ def deterministic_serialization() -> Iterator[None]:
         cls.serialize_example = original
 
 
+class _DropCustomConfigNotice(logging.Filter):
+    """TFDS warns "Using custom data configuration: <the whole config>" for every builder
+    made from a config that is not in BUILDER_CONFIGS, which is every build of ours."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Using custom data configuration")
+
+
+@contextlib.contextmanager
+def quiet_tfds() -> Iterator[None]:
+    """Keep TFDS's own console output out of our builds; they print their own progress.
+
+    Drops TFDS's progress bars ("Generating splits...", "Shuffling ...": carriage returns
+    and cursor escapes that turn to junk in a log) and its custom-config warning. The
+    "Downloading and preparing dataset Unknown size" banner is a builder hook, silenced in
+    each builder (`_log_download_bytes`). Restores TFDS's settings on exit.
+    """
+    from tensorflow_datasets.core.utils import tqdm_utils
+
+    bars_were_on = getattr(tqdm_utils, "_active", True)  # TFDS has no public getter
+    notice = _DropCustomConfigNotice()
+    absl_logger = logging.getLogger("absl")
+    tfds.disable_progress_bar()
+    absl_logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        absl_logger.removeFilter(notice)
+        tfds.display_progress_bar(bars_were_on)
+
+
 def prepare(
     builder: tfds.core.DatasetBuilder, *, source_stats: Callable[[], dict | None] | None = None
 ) -> Path:
@@ -64,7 +96,7 @@ def prepare(
     source_stats: called after the build; what a fresh build learnt about its sources
     (None when the build was reused, keeping the stats already in the index).
     """
-    with deterministic_serialization():
+    with quiet_tfds(), deterministic_serialization():
         builder.download_and_prepare(file_format="array_record", download_config=download_config())
     path = Path(os.fspath(builder.data_dir))
     stats = source_stats() if source_stats is not None else None

@@ -134,6 +134,11 @@ class Tokenizer:
             ids[row, : len(tokens)] = tokens
         return ids
 
+    def lengths(self, captions: Sequence[str | bytes]) -> list[int]:
+        """Tokens each caption takes in `encode` (EOS included), before any truncation."""
+        texts = [c.decode("utf-8") if isinstance(c, bytes) else c for c in captions]
+        return [len(self._sp.encode(text)) + 1 for text in texts]
+
     def decode(self, ids: np.ndarray | Sequence[Sequence[int]]) -> list[str]:
         """Rows of ids -> captions; each row is read up to its first EOS, PAD ids dropped."""
         texts = []

@@ -19,12 +19,12 @@ Any field can be overridden: `--config.train.steps=200 --config.data.augment=fal
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import base_config
+from worldsim.recipes.frame_predictor import defaults
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, smoke=False)
-    c = base_config()  # every field and its default: worldsim/train/defaults.py
+    c = defaults()  # every field and its default: worldsim/recipes/frame_predictor.py
     c.data.dir = "runs/data/physics_clips"  # simulated on first use
     c.data.batch_size = 8
     c.model.preset = "cpu"  # 8 frames of 32x32, width 64, 2 layers: 0.13M params

@@ -14,18 +14,18 @@ Differs from experiments/frame_predictor_cpu.py only in numbers and the mesh.
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import base_config
+from worldsim.recipes.frame_predictor import defaults
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, fsdp=-1)
-    c = base_config()
+    c = defaults()
     # 256 chips: all of them on fsdp (params, grads and Adam moments sharded 256 ways).
     c.mesh = dict(data=1, fsdp=arg.fsdp, tensor=1, sequence=1)
     c.data.dir = "gs://YOUR_BUCKET/physics_clips"  # or a local path on each host
     c.data.build_if_missing = False
     c.data.batch_size = 256  # global: one clip of 16x128x128 (3840 tokens) per chip
-    c.data.frame_stride = 2
+    c.model.frame_stride = 2
     c.model.preset = "1b"  # width 2048, 20 layers, 16 heads: 1.01B params
     c.model.remat = "full"
     c.train.steps = 100_000

@@ -22,14 +22,13 @@ Any field can be overridden: `--config.stages.av_dit.steps=50 --config.stages.or
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import world_config
+from worldsim.world.settings import world_config
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, smoke=False)
-    c = world_config()  # every field and its default: worldsim/train/defaults.py
+    c = world_config()  # every field and its default: worldsim/world/settings.py
     c.data.dir = "runs/data/physics_clips"  # simulated on first use
-    c.data.batch_size = 8
     c.model.preset = "cpu"  # joint transformer
     c.model.video_vae = "cpu"
     c.model.audio_vae = "tiny"
@@ -37,9 +36,9 @@ def get_config(arg=None):
     c.train.eval_every = 100
     c.train.log_every = 10
     c.checkpoint.every_steps = 100
-    c.stages.video_vae = dict(steps=300, learning_rate=2e-3, warmup_steps=30, batch_size=4)
-    c.stages.audio_vae = dict(steps=300, learning_rate=2e-3, warmup_steps=30, batch_size=8)
-    c.stages.av_dit = dict(steps=600, learning_rate=1e-3, warmup_steps=60, batch_size=8)
+    c.stages.video_vae.update(steps=300, learning_rate=2e-3, warmup_steps=30, batch_size=4)
+    c.stages.audio_vae.update(steps=300, learning_rate=2e-3, warmup_steps=30, batch_size=8)
+    c.stages.av_dit.update(steps=600, learning_rate=1e-3, warmup_steps=60, batch_size=8)
 
     if arg.smoke:
         c.data.num_clips = 20
@@ -49,7 +48,7 @@ def get_config(arg=None):
         c.train.eval_batches = 1
         c.checkpoint.every_steps = 3
         for stage in ("video_vae", "audio_vae"):
-            c.stages[stage] = dict(steps=4, learning_rate=1e-3, warmup_steps=1, batch_size=2)
+            c.stages[stage].update(steps=4, learning_rate=1e-3, warmup_steps=1, batch_size=2)
         # Batch 4: divisible by data x fsdp = 4 on the 8-device test mesh (2, 2, 2).
-        c.stages.av_dit = dict(steps=4, learning_rate=1e-3, warmup_steps=1, batch_size=4)
+        c.stages.av_dit.update(steps=4, learning_rate=1e-3, warmup_steps=1, batch_size=4)
     return c

@@ -25,18 +25,17 @@ of the same width, bf16 compute over fp32 master weights.
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import world_config
+from worldsim.world.settings import world_config
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, fsdp=-1)
-    c = world_config()  # every field and its default: worldsim/train/defaults.py
+    c = world_config()  # every field and its default: worldsim/world/settings.py
     # 64 chips: all on fsdp (params, grads and Adam moments sharded 64 ways); the batch
     # is split over data x fsdp = 64, so every stage's batch is a multiple of 64.
     c.mesh = dict(data=1, fsdp=arg.fsdp, tensor=1, sequence=1)
     c.data.dir = "gs://YOUR_BUCKET/physics_clips_128"  # or a local path on each host
     c.data.build_if_missing = False
-    c.data.batch_size = 512
     c.model.preset = "B"  # joint transformer: width 512, depth 12, heads 8
     c.model.remat = "none"
     c.model.video_vae = "default"  # 128x128 -> 16x16 latents, 16 channels
@@ -49,8 +48,8 @@ def get_config(arg=None):
     c.train.log_every = 50
     c.train.eval_every = 2_000
     c.checkpoint.every_steps = 1_000
-    c.stages.video_vae = dict(steps=100_000, learning_rate=2e-4, warmup_steps=2_000, batch_size=128)
-    c.stages.audio_vae = dict(steps=50_000, learning_rate=2e-4, warmup_steps=1_000, batch_size=256)
+    c.stages.video_vae.update(steps=100_000, learning_rate=2e-4, warmup_steps=2_000, batch_size=128)
+    c.stages.audio_vae.update(steps=50_000, learning_rate=2e-4, warmup_steps=1_000, batch_size=256)
     # 512 examples x 674 tokens per step: 8 per chip.
-    c.stages.av_dit = dict(steps=200_000, learning_rate=1e-4, warmup_steps=5_000, batch_size=512)
+    c.stages.av_dit.update(steps=200_000, learning_rate=1e-4, warmup_steps=5_000, batch_size=512)
     return c

@@ -25,15 +25,14 @@ Shorten any stage from the command line, e.g. `--config.stages.av_dit.steps=1000
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import world_config
+from worldsim.world.settings import world_config
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, clips=1000)
-    c = world_config()  # every field and its default: worldsim/train/defaults.py
+    c = world_config()  # every field and its default: worldsim/world/settings.py
     c.data.dir = "runs/data/physics_clips_1k"  # simulated on first use
     c.data.num_clips = arg.clips
-    c.data.batch_size = 64
     c.model.preset = "S"  # joint transformer: width 256, depth 12, heads 4
     c.model.video_vae = "small"  # 64x64 -> 8x8 latents, 8 channels
     c.model.audio_vae = "small"
@@ -45,7 +44,7 @@ def get_config(arg=None):
     c.train.eval_every = 500
     c.train.log_every = 50
     c.checkpoint.every_steps = 1000
-    c.stages.video_vae = dict(steps=3000, learning_rate=1e-3, warmup_steps=200, batch_size=16)
-    c.stages.audio_vae = dict(steps=2000, learning_rate=1e-3, warmup_steps=100, batch_size=32)
-    c.stages.av_dit = dict(steps=6000, learning_rate=3e-4, warmup_steps=500, batch_size=64)
+    c.stages.video_vae.update(steps=3000, learning_rate=1e-3, warmup_steps=200, batch_size=16)
+    c.stages.audio_vae.update(steps=2000, learning_rate=1e-3, warmup_steps=100, batch_size=32)
+    c.stages.av_dit.update(steps=6000, learning_rate=3e-4, warmup_steps=500, batch_size=64)
     return c

@@ -27,12 +27,12 @@ encoder, bf16 compute over fp32 master weights, every block rematerialised.
 """
 
 from worldsim.train.config import parse_arg
-from worldsim.train.defaults import world_config
+from worldsim.world.settings import world_config
 
 
 def get_config(arg=None):
     arg = parse_arg(arg, fsdp=-1, tensor=8)
-    c = world_config()  # every field and its default: worldsim/train/defaults.py
+    c = world_config()  # every field and its default: worldsim/world/settings.py
     # 1024 chips (physical 8x8x16): heads and MLP split 8 ways (tensor), everything else
     # FSDP over the other 128. Each mesh axis must be a product of physical axes (8, 8,
     # 16), so tensor is 8 or 16, not 4. The batch is split over data x fsdp = 128, so
@@ -40,7 +40,6 @@ def get_config(arg=None):
     c.mesh = dict(data=1, fsdp=arg.fsdp, tensor=arg.tensor, sequence=1)
     c.data.dir = "gs://YOUR_BUCKET/physics_clips_256"  # or a local path on each host
     c.data.build_if_missing = False
-    c.data.batch_size = 1024
     c.model.preset = "XL"  # joint transformer: width 1152, depth 20, heads 16
     c.model.remat = "full"
     c.model.video_vae = "default"  # 256x256 -> 32x32 latents, 16 channels
@@ -53,8 +52,8 @@ def get_config(arg=None):
     c.train.log_every = 50
     c.train.eval_every = 2_000
     c.checkpoint.every_steps = 1_000
-    c.stages.video_vae = dict(steps=100_000, learning_rate=2e-4, warmup_steps=2_000, batch_size=256)
-    c.stages.audio_vae = dict(steps=50_000, learning_rate=2e-4, warmup_steps=1_000, batch_size=256)
+    c.stages.video_vae.update(steps=100_000, learning_rate=2e-4, warmup_steps=2_000, batch_size=256)
+    c.stages.audio_vae.update(steps=50_000, learning_rate=2e-4, warmup_steps=1_000, batch_size=256)
     # 1024 examples x 2594 tokens per step: 8 per data shard, each split 8 ways (tensor).
-    c.stages.av_dit = dict(steps=300_000, learning_rate=1e-4, warmup_steps=10_000, batch_size=1024)
+    c.stages.av_dit.update(steps=300_000, learning_rate=1e-4, warmup_steps=10_000, batch_size=1024)
     return c

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
-from tqdm import tqdm
 
 from data_pipelines import catalog
 from data_pipelines.features import clip_features, clip_to_example
+from worldsim.console import progress
 from worldsim.physics.types import RenderConfig
 
 # Fixed codes (not hash()) so seeds never depend on the Python process.
@@ -143,6 +143,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     # installed); naming it directly skips that lookup (see catalog.py, "TFDS pitfalls").
     code_path = epath.Path(__file__)
 
+    # TFDS prints a download-size banner before a build ("Downloading and preparing dataset
+    # Unknown size ...") and a "downloaded and prepared" line after it, to stdout; nothing
+    # is downloaded here and our own lines say where the data went.
+    def _log_download_bytes(self) -> None:
+        pass
+
+    def _log_download_done(self) -> None:
+        pass
+
     def _info(self) -> tfds.core.DatasetInfo:
         cfg: PhysicsClipsConfig = self.builder_config
         return tfds.core.DatasetInfo(
@@ -170,7 +179,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         render = cfg.render_config()
         shape = (render.num_frames, render.height, render.width, 3)
         desc = f"physics_clips {jobs[0][0] if jobs else ''}"
-        for split, index, family, seed, ood in tqdm(jobs, desc=desc):
+        for split, index, family, seed, ood in progress(jobs, desc=desc, unit="clips"):
             clip = make_clip(family, seed, out_of_range=ood, config=render)
             if clip.video.shape != shape:
                 raise ValueError(
@@ -198,5 +207,6 @@ def build_physics_clips(
     unknown = set(builder_config.family_names()) - set(all_families())
     if unknown:
         raise ValueError(f"unknown families {sorted(unknown)}; choose from {all_families()}")
-    builder = Builder(config=builder_config, data_dir=os.fspath(out_dir))
-    return catalog.prepare(builder)
+    with catalog.quiet_tfds():  # also while constructing: TFDS warns about custom configs
+        builder = Builder(config=builder_config, data_dir=os.fspath(out_dir))
+        return catalog.prepare(builder)

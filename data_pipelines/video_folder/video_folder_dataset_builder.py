@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
-from tqdm import tqdm
 
 from data_pipelines import catalog
 from data_pipelines.features import clip_features, clip_to_example
+from worldsim.console import progress
 from worldsim.media import MediaError, probe, read_audio, read_video
 from worldsim.physics.types import Clip, RenderConfig
 
@@ -186,6 +186,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     # See physics_clips: skips TFDS's `importlib_resources` lookup of this file.
     code_path = epath.Path(__file__)
 
+    # TFDS prints a download-size banner before a build ("Downloading and preparing dataset
+    # Unknown size ...") and a "downloaded and prepared" line after it, to stdout; nothing
+    # is downloaded here and our own lines say where the data went.
+    def _log_download_bytes(self) -> None:
+        pass
+
+    def _log_download_done(self) -> None:
+        pass
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source_stats: dict | None = None  # filled by a fresh build, None on reuse
@@ -251,7 +260,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         max_s = None
         if cfg.max_windows_per_video:
             max_s = cfg.max_windows_per_video * render.num_frames / render.fps
-        for rel in tqdm(files, desc=f"video_folder {split}"):
+        for rel in progress(files, desc=f"video_folder {split}", unit="videos"):
             path = Path(cfg.src) / rel
             try:
                 frames, _ = read_video(  # [T, H, W, 3]
@@ -338,8 +347,9 @@ def build_video_folder(
         validation_fraction=validation_fraction,
         max_windows_per_video=max_windows_per_video,
     )
-    builder = Builder(config=builder_config, data_dir=os.fspath(out_dir))
-    path = catalog.prepare(builder, source_stats=lambda: builder.source_stats)
+    with catalog.quiet_tfds():  # also while constructing: TFDS warns about custom configs
+        builder = Builder(config=builder_config, data_dir=os.fspath(out_dir))
+        path = catalog.prepare(builder, source_stats=lambda: builder.source_stats)
     stats = json.loads((path / catalog.INDEX_FILE).read_text()).get("source", {})
     print(
         f"video_folder: {stats.get('videos_read', 0)} videos read, "

@@ -53,9 +53,15 @@ def _train_step(model, opt, seed: int):
 def _abstract(mesh):
     abs_state = nnx.state(nnx.eval_shape(lambda: _make(0)))
     shardings = nnx.get_named_sharding(abs_state, mesh)
-    return jax.tree.map(
-        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abs_state, shardings
-    )
+    return {
+        "state": jax.tree.map(
+            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abs_state, shardings
+        )
+    }
+
+
+def _state(model, opt):
+    return {"state": nnx.state((model, opt))}
 
 
 def _leaves(state):
@@ -76,20 +82,20 @@ def test_round_trip_keep_and_config(tmp_path, mesh):
     assert ckpt.restore(_abstract(mesh)) is None
     for step in range(1, 4):
         _train_step(model, opt, step)
-        ckpt.save(step, nnx.state((model, opt)), config=config)
+        ckpt.save(step, _state(model, opt), config=config)
     ckpt.wait()
     assert ckpt.all_steps() == [2, 3]
     assert ckpt.latest_step() == 3
 
     step, state = ckpt.restore(_abstract(mesh))
     assert step == 3
-    expected = _leaves(nnx.state((model, opt)))
+    expected = _leaves(_state(model, opt))
     got = _leaves(state)
     assert len(got) == len(expected)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
     model2, opt2 = _make(1)
-    nnx.update((model2, opt2), state)
+    nnx.update((model2, opt2), state["state"])
     assert int(opt2.step[...]) == 3
     np.testing.assert_array_equal(model2.fc1.kernel[...], model.fc1.kernel[...])
     assert ckpt.restore_config() == {"lr": 1e-3, "mesh": [1, 2], "name": "tiny"}
@@ -115,9 +121,9 @@ def test_corrupt_newest_falls_back(tmp_path, mesh):
     ckpt = Checkpointer(tmp_path / "ckpt", keep=3, async_save=False)
     for step in (10, 20):
         _train_step(model, opt, step)
-        ckpt.save(step, nnx.state((model, opt)))
+        ckpt.save(step, _state(model, opt))
         if step == 10:
-            expected = _leaves(nnx.state((model, opt)))
+            expected = _leaves(_state(model, opt))
     ckpt.wait()
     _corrupt(tmp_path / "ckpt" / "20")
 
@@ -136,6 +142,47 @@ def test_corrupt_newest_falls_back(tmp_path, mesh):
     ckpt.close()
 
 
+def test_a_reader_skips_a_corrupt_step_in_memory_and_changes_nothing(tmp_path, mesh):
+    model, opt = _make(0)
+    with Checkpointer(tmp_path / "ckpt", keep=3, async_save=False) as ckpt:
+        for step in (10, 20):
+            _train_step(model, opt, step)
+            ckpt.save(step, _state(model, opt))
+    _corrupt(tmp_path / "ckpt" / "20")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with Checkpointer(tmp_path / "ckpt", read_only=True) as reader:
+        with pytest.warns(RuntimeWarning, match="step 20") as caught:
+            step, _ = reader.restore(_abstract(mesh))
+        assert step == 10
+        assert all("\n" not in str(w.message) for w in caught)  # one line each
+        with pytest.raises(CheckpointError, match="read-only"):
+            reader.save(30, _state(model, opt))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert not (tmp_path / "ckpt.unreadable").exists()
+
+
+def test_only_corruption_falls_back(tmp_path, mesh, monkeypatch):
+    """An error that says nothing about the files (memory, I/O) is raised, and nothing moves."""
+    from worldsim.train import checkpoint
+
+    model, opt = _make(0)
+    with Checkpointer(tmp_path / "ckpt", keep=3, async_save=False) as ckpt:
+        for step in (10, 20):
+            ckpt.save(step, _state(model, opt))
+        for error in (MemoryError("out of memory"), OSError(5, "Input/output error")):
+
+            def fail(*args, error=error, **kwargs):
+                raise error
+
+            monkeypatch.setattr(checkpoint.Checkpointer, "_restore_step", fail)
+            with pytest.raises(type(error)):
+                ckpt.restore(_abstract(mesh))
+            assert ckpt.all_steps() == [10, 20]
+    assert checkpoint.is_corruption(ValueError("DATA_LOSS: Error reading chunk"))
+    assert checkpoint.is_corruption(FileNotFoundError("missing"))
+    assert not checkpoint.is_corruption(ValueError("shapes (3,) and (4,) do not match"))
+
+
 def _loader():
     return iter(grain.MapDataset.range(100).shuffle(seed=0).batch(4).to_iter_dataset())
 
@@ -146,7 +193,7 @@ def test_grain_iterator_resumes(tmp_path, mesh):
         next(it)
     model, opt = _make(0)
     ckpt = Checkpointer(tmp_path / "ckpt", keep=1)
-    ckpt.save(3, nnx.state((model, opt)), data_iterator=it)
+    ckpt.save(3, _state(model, opt), data_iterator=it)
     ckpt.wait()
     expected = [next(it), next(it)]
 
@@ -165,7 +212,7 @@ _CROSS_MESH = textwrap.dedent(
     from flax import nnx
     import worldsim.parallel as wp
     from worldsim.train.checkpoint import Checkpointer
-    from tests.train.test_checkpoint import _abstract, _leaves, _make, _train_step
+    from tests.train.test_checkpoint import _abstract, _leaves, _make, _state, _train_step
 
     directory, shape = sys.argv[1], eval(sys.argv[2])
     mesh = wp.make_mesh(shape)
@@ -174,14 +221,14 @@ _CROSS_MESH = textwrap.dedent(
         if sys.argv[3] == "save":
             model, opt = _make(0)
             _train_step(model, opt, 1)
-            ckpt.save(1, nnx.state((model, opt)))
-            np.savez(directory + ".npz", *_leaves(nnx.state((model, opt))))
+            ckpt.save(1, _state(model, opt))
+            np.savez(directory + ".npz", *_leaves(_state(model, opt)))
         else:
             step, state = ckpt.restore(_abstract(mesh))
             ref = np.load(directory + ".npz")
             for i, a in enumerate(_leaves(state)):
                 np.testing.assert_array_equal(a, ref[f"arr_{i}"])
-            k = state[0]["fc1"]["kernel"][...]
+            k = state["state"][0]["fc1"]["kernel"][...]
             assert k.sharding.mesh.shape == mesh.shape, (k.sharding, mesh.shape)
             assert k.sharding.spec[0] == "fsdp", k.sharding  # ("embed", "mlp") on the new mesh
             print("OK", step, dict(mesh.shape), k.sharding.spec)

@@ -11,7 +11,12 @@ import pytest
 
 from worldsim import cli
 from worldsim.train.config import load_config
-from worldsim.train.dry_run import dry_run
+from worldsim.recipes import dry_run_task
+from worldsim.train.dry_run import dry_run as engine_dry_run
+
+
+def dry_run(config, topology, **kwargs):
+    return engine_dry_run(*dry_run_task(config), topology, **kwargs)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "experiments/frame_predictor_cpu.py")
@@ -26,9 +31,7 @@ def test_tiny_config_fits_a_v5p_8_with_scan_corrected_flops(capsys):
     assert report.slice.num_chips == 4
     assert 0 < report.peak_bytes < report.slice.hbm_bytes_per_chip
     # XLA's count (extrapolated past the scan) agrees with the analytic 6*N*tokens estimate.
-    from worldsim.train.tasks import task_from_config
-
-    analytic = task_from_config(config).flops_per_step(int(config.data.batch_size))
+    analytic = dry_run_task(config)[1].flops_per_step(int(config.data.batch_size))
     assert report.flops * 4 == pytest.approx(analytic, rel=0.25)
     assert "extrapolated from unrolled 1- and 2-layer compiles" in out
 
@@ -61,7 +64,7 @@ def test_1b_pod_config_fits_v5p_512_with_fsdp_sharded_state(capsys):
     from worldsim.parallel import make_mesh, rules_from_config
     from worldsim.parallel.topology import parse_slice, topology_devices
     from worldsim.train.step import abstract_train_state
-    from worldsim.train.tasks import task_from_config
+    from worldsim.train.settings import validate
     from worldsim.train.trainer import make_tx
 
     config, _ = load_config(["--config", POD])
@@ -75,9 +78,9 @@ def test_1b_pod_config_fits_v5p_512_with_fsdp_sharded_state(capsys):
     # plus this chip's slice of the batch.
     mesh = make_mesh(dict(config.mesh), devices=topology_devices(parse_slice("v5p-512")))
     with jax.set_mesh(mesh), nnx.logical_axis_rules(rules_from_config(config.rules)):
-        task = task_from_config(config)
+        _, task = dry_run_task(config)
         _, state, _ = abstract_train_state(
-            task.make_model, make_tx(config.train), 0, "float32", mesh
+            task.make_model, make_tx(validate(config).train), 0, "float32", mesh
         )
     shard_bytes = sum(
         math.prod(x.sharding.shard_shape(x.shape)) * x.dtype.itemsize

@@ -90,15 +90,17 @@ from flax import nnx
 from worldsim import parallel
 from worldsim.train.config import load_config
 from worldsim.train.step import abstract_train_state, describe_shardings
-from worldsim.train.tasks import task_from_config
+from worldsim.recipes import dry_run_task
+from worldsim.train.settings import validate
 from worldsim.train.trainer import make_tx
 
 config, _ = load_config(sys.argv[1:])
 mesh = parallel.make_mesh(dict(config.mesh))
 rules = parallel.rules_from_config(config.rules)
 with jax.set_mesh(mesh), nnx.logical_axis_rules(rules):
-    task = task_from_config(config)
-    _, abstract, _ = abstract_train_state(task.make_model, make_tx(config.train), 0, "float32", mesh)
+    _, task = dry_run_task(config)
+    tx = make_tx(validate(config).train)
+    _, abstract, _ = abstract_train_state(task.make_model, tx, 0, "float32", mesh)
 print(json.dumps(describe_shardings(abstract)))
 """
 
@@ -133,7 +135,7 @@ def test_params_and_adam_moments_are_sharded_as_the_rules_say():
     q = next(k for k in specs if k.startswith("params") and "q_dnk" in k)
     assert specs[q] == "P(None, 'fsdp', 'tensor', None)"
     # Counters are replicated scalars.
-    assert specs["bad_total"] == "P()"
+    assert specs["counters/bad_total"] == "P()"
 
 
 def _free_port() -> int:

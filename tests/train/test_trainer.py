@@ -13,7 +13,7 @@ import pytest
 from worldsim import cli
 from worldsim.train.config import load_config
 from worldsim.train.optim import TooManyBadSteps
-from worldsim.train.trainer import train
+from worldsim.recipes import train_from_config as train
 
 # A failed orbax restore (the corruption test) leaves read coroutines behind.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -88,7 +88,7 @@ def test_k_bad_steps_in_a_row_stop_the_run_with_a_checkpoint(tmp_path, data_dir,
 
 def test_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path, data_dir, capsys):
     train(_config(data_dir), tmp_path)
-    newest = tmp_path / "checkpoints" / "6" / "state"
+    newest = tmp_path / "checkpoints" / "6" / "params"
     data_files = sorted(
         (p for p in newest.rglob("*") if p.is_file() and p.stat().st_size > 0),
         key=lambda p: p.stat().st_size,
@@ -147,10 +147,10 @@ def test_train_help_lists_the_flags(capsys):
 
 
 def test_prepare_batch_pools_frames_and_strides_time():
-    from worldsim.train.tasks import task_from_config
+    from worldsim.recipes import dry_run_task
 
     config, _ = load_config(["--config", SMOKE])
-    task = task_from_config(config)
+    _, task = dry_run_task(config)
     video = np.zeros((2, 32, 64, 64, 3), np.uint8)
     video[:, 4, :2, :2] = 200  # frame 4 -> output frame 1; top-left 2x2 -> one pixel
     frames = task.prepare_batch({"video": video})["frames"]

@@ -8,13 +8,14 @@ bench/ reads files and imports no model code, so it judges any model's clips. It
 physics world (the ground truth) to export cases and to draw baselines and corruptions.
 """
 
-from worldsim.bench.cases import Case, export_cases, load_case, load_cases, read_manifest
+from worldsim.bench.cases import export_cases, load_case, load_cases, read_manifest
 from worldsim.bench.errors import BenchError
 from worldsim.bench.metrics import METRICS, case_metrics
 from worldsim.bench.report import write_report
 from worldsim.bench.score import SCORED, case_score
 from worldsim.bench.scoring import CaseResult, score_arrays, score_file, score_folder
 from worldsim.bench.track import Tracks
+from worldsim.bench.truth import Case
 
 __all__ = [
     "METRICS",

@@ -21,7 +21,10 @@ import dataclasses
 
 import numpy as np
 
-from worldsim.bench.cases import Case, truth_clip
+from worldsim.bench.cases import truth_clip
+from worldsim.bench.outcomes import read_outcome
+from worldsim.bench.track import tracks_from_states
+from worldsim.bench.truth import Case
 from worldsim.physics.clip import clip_from_params
 from worldsim.physics.render import render_video
 from worldsim.physics.simulate import simulate
@@ -109,9 +112,6 @@ def _visible_jump(case: Case, traj: Trajectory, mid: int, jump_m: float) -> np.n
 def _make_params(case: Case) -> dict | None:
     """hoop: parameters of the same shot aimed true, a make that its frames show too
     (the pixel rule on the exact states agrees), or None if none is found nearby."""
-    from worldsim.bench.outcomes import read_outcome
-    from worldsim.bench.track import tracks_from_states
-
     for factor in (1.0, 0.99, 1.01, 0.98, 1.02, 0.97, 1.03):
         params = dict(case.params, angle_deg=case.params["aim_angle_deg"])
         params["speed"] = case.params["aim_speed"] * factor
@@ -195,28 +195,6 @@ def rerender(case: Case, *, size: tuple[int, int], fps: int) -> tuple[np.ndarray
     return clip.video, clip.audio
 
 
-def reencode(src, dst, *, size: tuple[int, int], fps: float, crf: int = 18) -> None:
-    """Re-encode an mp4 at another (height, width) and frame rate (bicubic, H.264 + AAC):
-    what another model's output at its own format looks like to the scorer."""
-    from worldsim.media.video_io import _run
-
-    h, w = size
-    args = ["-y", "-i", str(src), "-vf", f"scale={w}:{h}:flags=bicubic,fps={fps}"]
-    args += [
-        "-c:v",
-        "libx264",
-        "-crf",
-        str(crf),
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "128k",
-    ]
-    _run(args + ["-f", "mp4", str(dst)], dst)
-
-
 # ----------------------------------------------------------------------------- the table
 
 # Ground truth at the case's format and at others: (height, width, fps, how).
@@ -238,7 +216,7 @@ def calibration_clips(case: Case, work, truth_mp4) -> dict[str, object]:
     """
     from pathlib import Path
 
-    from worldsim.media.video_io import write_mp4
+    from worldsim.media.video_io import transcode, write_mp4
 
     work = Path(work)
     paths = {}
@@ -252,11 +230,9 @@ def calibration_clips(case: Case, work, truth_mp4) -> dict[str, object]:
             paths[name] = Path(truth_mp4)
         elif name.startswith("rerender"):
             put(name, *rerender(case, size=(h, w), fps=fps), fps)
-        else:
+        else:  # what another model's output at its own format looks like to the scorer
             path = work / name / f"{case.case_id}.mp4"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            reencode(truth_mp4, path, size=(h, w), fps=fps)
-            paths[name] = path
+            paths[name] = transcode(truth_mp4, path, size=(h, w), fps=fps)
     for kind in BASELINES:
         put(kind, *baseline(case, kind), case.fps)
     for kind in CORRUPTIONS:

@@ -14,10 +14,10 @@ import dataclasses
 import numpy as np
 
 from worldsim.bench import kinematics as kin
-from worldsim.bench.cases import Case
 from worldsim.bench.outcomes import read_outcome
 from worldsim.bench.sound import cluster_times, impact_events
 from worldsim.bench.track import Tracks
+from worldsim.bench.truth import Case
 
 VISIBLE = 0.5  # ground-truth visibility at or above which an object should be seen
 HIDDEN = 0.05  # ... at or below which it should not

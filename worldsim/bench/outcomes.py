@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from worldsim.bench.cases import Case
 from worldsim.bench.track import Tracks
+from worldsim.bench.truth import Case
 
 ROLL_ACCEL_RATIO = 0.685  # along-slope acceleration / (g sin angle) above this: slides
 COLLIDE_TOUCH_PX = 1.7  # centre distance within r_a + r_b + this (px) counts as a touch: frames

@@ -6,7 +6,8 @@ metric definitions and score constants, and one entry per case.
 
 report.html (one file, images and clips inlined, opens offline): the scores per family
 and split, the metric table with definitions, trajectory overlays (tracked vs true) and
-the worst cases with thumbnails and playable clips beside the simulator's.
+the worst cases with thumbnails and playable clips beside the simulator's (each with its
+poster frame and the buttons of worldsim/media/player.py under the picture).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from worldsim.bench.cases import Case, load_case, truth_clip
+from worldsim.bench.cases import load_case, truth_clip
 from worldsim.bench.metrics import METRIC_NAMES, METRICS
 from worldsim.bench.score import GROUPS, SCORED
 from worldsim.bench.scoring import CaseResult
+from worldsim.bench.truth import Case
+from worldsim.media.player import PLAYER_SCRIPT, PLAYER_STYLE, poster_uri, video_html
 
 WORST_SHOWN = 6
 
@@ -182,18 +185,23 @@ def _file_uri(path: Path, mime: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def _truth_mp4_uri(case: Case, cases_dir: Path) -> str:
+def _player(path: Path, label: str) -> str:
+    """A clip inlined with its poster frame and the buttons under the picture."""
+    return video_html(_file_uri(path, "video/mp4"), poster_uri(path), label=label)
+
+
+def _truth_player(case: Case, cases_dir: Path) -> str:
     from worldsim.media.video_io import write_mp4
 
     stored = cases_dir / "ground_truth" / f"{case.case_id}.mp4"
     if stored.is_file():
-        return _file_uri(stored, "video/mp4")
+        return _player(stored, "simulator")
     clip = truth_clip(case)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_mp4(
             Path(tmp) / "truth.mp4", clip.video, clip.audio, clip.fps, clip.sample_rate
         )
-        return _file_uri(path, "video/mp4")
+        return _player(path, "simulator")
 
 
 def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
@@ -212,8 +220,9 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
         "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
-        ".case{border:1px solid #ddd;padding:8px;margin:8px 0}video{width:192px;image-rendering:pixelated}"
-        "small{color:#666}</style>",
+        ".case{border:1px solid #ddd;padding:8px;margin:8px 0}small{color:#666}</style>",
+        PLAYER_STYLE,
+        PLAYER_SCRIPT,
         f"<h1>{esc(report['title'])}</h1>",
         f"<p><b>Score {_fmt(s['overall']['score'], 4)}</b> / 100 over {s['overall']['cases']} cases "
         f"(scored {s['status']['scored']}, missing {s['status']['missing']}, unreadable "
@@ -271,11 +280,14 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
             f"score {_fmt(r.score, 3)}; outcome {esc(str(m.get('outcome_seen')))} "
             f"(simulator: {esc(case.outcome)}); caption: <i>{esc(case.caption)}</i><br>"
             + " ".join(f"{g} {_fmt(v, 3)}" for g, v in r.groups.items())
-            + "<br>clip <video controls loop src='"
-            + (_file_uri(Path(r.video), "video/mp4") if r.video and Path(r.video).is_file() else "")
-            + "'></video> simulator <video controls loop src='"
-            + _truth_mp4_uri(case, cases_dir)
-            + f"'></video><br><img src='{_overlay(case, r)}'></div>"
+            + "<br>"
+            + (
+                _player(Path(r.video), "clip")
+                if r.video and Path(r.video).is_file()
+                else "<i>clip: no file</i>"
+            )
+            + _truth_player(case, cases_dir)
+            + f"<br><img src='{_overlay(case, r)}'></div>"
         )
     missing = [r for r in results if r.status != "scored"]
     if missing:

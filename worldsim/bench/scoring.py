@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from worldsim.bench.cases import Case, load_case, read_manifest
+from worldsim.bench.cases import load_case, read_manifest
 from worldsim.bench.metrics import case_metrics
 from worldsim.bench.score import case_score
 from worldsim.bench.track import Tracks, resample_tracks, track
+from worldsim.bench.truth import Case
 
 
 @dataclasses.dataclass
@@ -102,7 +103,7 @@ def score_folder(
 ) -> tuple[list[CaseResult], dict]:
     """Score every case of the manifest against VIDEOS/<id>.mp4; missing, unreadable
     and failing clips are counted (and score 0), never a crash."""
-    from tqdm import tqdm
+    from worldsim.console import progress as progress_bar
 
     from worldsim.bench.errors import BenchError
     from worldsim.media.video_io import MediaError
@@ -113,7 +114,7 @@ def score_folder(
     manifest = read_manifest(cases_dir)
     results = []
     start = time.perf_counter()
-    bar = tqdm(manifest["cases"], desc="score", unit="clip", disable=not progress)
+    bar = progress_bar(manifest["cases"], desc="score", unit="clip", disable=not progress)
     for entry in bar:
         case = load_case(cases_dir, entry["id"])
         path = videos_dir / f"{case.case_id}.mp4"

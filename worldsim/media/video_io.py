@@ -20,6 +20,8 @@ from typing import Literal
 
 import numpy as np
 
+from worldsim.fileio import atomic_path
+
 PathLike = str | os.PathLike
 
 # x264 quality: 0 is lossless, 18 is "visually lossless"; 15 keeps tiny renders crisp.
@@ -101,8 +103,9 @@ def probe(path: PathLike) -> dict:
 # ----------------------------------------------------------------------------- write
 
 
-def _atomic_target(path: Path, suffix: str) -> Path:
-    """A temp path beside `path` (same filesystem, so the final rename is atomic)."""
+def _scratch_file(path: Path, suffix: str) -> Path:
+    """A private scratch file beside `path` for ffmpeg to read; removed after use, never an
+    output (outputs go through worldsim.fileio.atomic_path, which respects the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
@@ -132,43 +135,64 @@ def write_mp4(
     if h % 2 or w % 2:
         video = np.pad(video, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         h, w = h + h % 2, w + w % 2
-    tmp = _atomic_target(path, ".mp4")
     audio_tmp: Path | None = None
     try:
-        args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps)]
-        args += ["-i", "pipe:0"]
-        if audio is not None and len(audio) > 0:
-            audio_tmp = _atomic_target(path, ".f32")
-            clipped = np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0)
-            audio_tmp.write_bytes(clipped.astype("<f4").tobytes())
-            args += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", os.fspath(audio_tmp)]
-            args += ["-c:a", "aac", "-b:a", _AUDIO_BITRATE, "-cutoff", str(sample_rate // 2)]
-        args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(_CRF), "-pix_fmt", "yuv420p"]
-        args += ["-movflags", "+faststart", "-f", "mp4", os.fspath(tmp)]
-        _run(args, path, stdin=np.ascontiguousarray(video).tobytes())
-        os.replace(tmp, path)
+        with atomic_path(path, ".mp4") as tmp:
+            args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps)]
+            args += ["-i", "pipe:0"]
+            if audio is not None and len(audio) > 0:
+                audio_tmp = _scratch_file(path, ".f32")
+                clipped = np.clip(np.asarray(audio, np.float32).reshape(-1), -1.0, 1.0)
+                audio_tmp.write_bytes(clipped.astype("<f4").tobytes())
+                args += ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1"]
+                args += ["-i", os.fspath(audio_tmp)]
+                args += ["-c:a", "aac", "-b:a", _AUDIO_BITRATE, "-cutoff", str(sample_rate // 2)]
+            args += ["-c:v", "libx264", "-preset", "medium", "-crf", str(_CRF)]
+            args += ["-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", os.fspath(tmp)]
+            _run(args, path, stdin=np.ascontiguousarray(video).tobytes())
     finally:
-        tmp.unlink(missing_ok=True)
         if audio_tmp is not None:
             audio_tmp.unlink(missing_ok=True)
     return path
 
 
-def write_png(path: PathLike, image: np.ndarray) -> Path:
-    """Write a uint8 [H, W, 3] (or [H, W]) image as PNG, atomically."""
+def encode_png(image: np.ndarray) -> bytes:
+    """The PNG bytes of a uint8 [H, W, 3] (or [H, W]) image (for a page's data URI)."""
     import imageio.v3 as iio
 
-    path = Path(path)
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"image must be uint8, got {image.dtype}")
-    tmp = _atomic_target(path, ".png")
-    try:
-        iio.imwrite(tmp, image, extension=".png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    return iio.imwrite("<bytes>", image, extension=".png")
+
+
+def write_png(path: PathLike, image: np.ndarray) -> Path:
+    """Write a uint8 [H, W, 3] (or [H, W]) image as PNG, atomically."""
+    path = Path(path)
+    data = encode_png(image)
+    with atomic_path(path, ".png") as tmp:
+        tmp.write_bytes(data)
     return path
+
+
+def transcode(
+    src: PathLike, dst: PathLike, *, size: tuple[int, int], fps: float, crf: int = 18
+) -> Path:
+    """Re-encode a clip at another (height, width) and frame rate, atomically.
+
+    The conversion a clip made at another format usually goes through: bicubic scaling,
+    ffmpeg's `fps=` resampling (drops or repeats frames, no blending), H.264 (yuv420p) at
+    `crf` and AAC sound. The benchmark's calibration uses it to show that scores do not
+    depend on a model's output format.
+    """
+    dst = Path(dst)
+    h, w = size
+    args = ["-y", "-i", os.fspath(src), "-vf", f"scale={w}:{h}:flags=bicubic,fps={fps}"]
+    args += ["-c:v", "libx264", "-crf", str(crf), "-pix_fmt", "yuv420p"]
+    args += ["-c:a", "aac", "-b:a", "128k"]
+    with atomic_path(dst, ".mp4") as tmp:
+        _run(args + ["-f", "mp4", os.fspath(tmp)], dst)
+    return dst
 
 
 # ----------------------------------------------------------------------------- read

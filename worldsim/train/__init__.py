@@ -1,32 +1,11 @@
-"""Training: experiment configs (`config`, `defaults`), optimiser and NaN guard (`optim`),
-metrics (`metrics`), orbax checkpoints with fallback and resharding (`checkpoint`), the
-pure train/eval steps (`step`), the model interface (`tasks`), input from the config
-(`inputs`), the loop (`trainer.train`) and the TPU-pod dry run (`dry_run`).
+"""The training engine; it names no model (a recipe in worldsim/recipes/ hands it a `Task`).
 
-Heavy modules (trainer, dry_run) are imported by their users, not here.
+Settings declared once with their types and checks (`settings`), experiment configs
+(`config`), optimiser and NaN guard (`optim`), metrics (`metrics`), orbax checkpoints
+with fallback and resharding (`checkpoint`), the workdir lock (`lock`), the pure
+train/eval steps (`step`), the model interface (`tasks`), input from the config
+(`inputs`), inference loading without an optimizer (`load`), the loop
+(`trainer.train`) and the TPU-pod dry run (`dry_run`).
+
+Modules are imported by their users, not here, so importing one stays cheap.
 """
-
-from worldsim.train.checkpoint import Checkpointer, CheckpointError
-from worldsim.train.config import (
-    ConfigError,
-    config_from_json,
-    config_to_json,
-    load_config,
-    parse_arg,
-    read_config,
-    save_config,
-    validate,
-)
-
-__all__ = [
-    "CheckpointError",
-    "Checkpointer",
-    "ConfigError",
-    "config_from_json",
-    "config_to_json",
-    "load_config",
-    "parse_arg",
-    "read_config",
-    "save_config",
-    "validate",
-]

@@ -1,10 +1,12 @@
 """Checkpointing: train state + data-iterator position + config, one directory per step.
 
 A thin wrapper over ``orbax.checkpoint.CheckpointManager`` (orbax 0.12). Each step is
-written as a Composite with up to three items:
+written as a Composite of items:
 
-* ``state``  — any pytree of arrays (e.g. ``nnx.state((model, opt))`` plus EMA), via
-  ``ocp.args.StandardSave`` / ``StandardRestore``;
+* one item per entry of the state mapping (the trainer's ``params``, ``ema``, ``opt``,
+  ``rest``, ...), each any pytree of arrays, via ``ocp.args.StandardSave`` /
+  ``StandardRestore``. Separate items let a reader restore only what it needs: generation
+  reads ``ema`` and ``rest`` and never builds an optimizer (``worldsim.train.load``);
 * ``data``   — a grain iterator's position, via ``grain.checkpoint.CheckpointSave`` /
   ``CheckpointRestore`` (optional; grain writes ``process_{i}-of-{n}.json``, so
   restoring needs the same process count);
@@ -19,23 +21,27 @@ complete. Async saves return after the device->host copy; call ``wait()`` (or
 ``close()``, which waits) before reading a checkpoint back or exiting the process —
 otherwise the newest step may not be committed yet.
 
-Restoring onto a different mesh: ``restore(abstract_state)`` takes a tree of
+Restoring onto a different mesh: ``restore(abstract_state)`` takes trees of
 ``jax.ShapeDtypeStruct`` carrying ``sharding=`` (e.g. ``nnx.eval_shape`` +
 ``nnx.get_named_sharding``) and orbax reads each array directly into those
 shardings, whatever mesh wrote it.
 
 Corruption (e.g. a truncated file after a disk-full or a bad copy) is handled on
-restore: if the newest step cannot be read, a warning naming the step and the error is
-emitted and the previous step is tried, and so on; if none can be read a
-``CheckpointError`` lists every step tried with its error. Once an older step has been
-restored, the unreadable newer ones are moved to ``<directory>.unreadable/`` (never
-deleted), so the resumed run can write those step numbers again.
+restore: if the newest step cannot be read *because its files are damaged or missing*
+(`is_corruption`), a one-line warning naming the step is emitted and the previous step
+is tried, and so on; if none can be read a ``CheckpointError`` lists every step tried.
+Any other error (out of memory, a transient I/O error, a bug) is raised as it is: it
+says nothing about the checkpoint. A training run (the writer) then moves the
+unreadable newer steps to ``<directory>.unreadable/`` (never deleted), so it can write
+those step numbers again; a reader (``read_only=True``: generation, the demo, the
+benchmark) changes nothing on disk and only skips them in memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import warnings
@@ -60,6 +66,38 @@ class CheckpointError(WorldsimError):
     """No checkpoint step could be restored."""
 
 
+# What tensorstore, orbax and the JSON readers say when a file is damaged or missing.
+_CORRUPTION = re.compile(
+    r"DATA_LOSS|NOT_FOUND|OUT_OF_RANGE|[Cc]orrupt|checksum|[Uu]nexpected end|[Tt]runcated|"
+    r"[Ff]ailed to (decode|parse|read)|[Ee]rror (opening|reading|decoding)|not a valid|"
+    r"[Mm]issing|[Nn]o such file|[Ii]nvalid (header|magic|json|JSON|data)|[Ee]xpecting value"
+)
+
+
+def is_corruption(error: BaseException) -> bool:
+    """True if `error` means the checkpoint's files are damaged or missing (so an older
+    step should be tried); False for anything else (memory, transient I/O, bugs)."""
+    if isinstance(error, (MemoryError, KeyboardInterrupt, PermissionError, TimeoutError)):
+        return False
+    if isinstance(error, (FileNotFoundError, EOFError, json.JSONDecodeError)):
+        return True
+    if isinstance(error, OSError):
+        return False  # EIO, ENOSPC, a dropped mount: transient or environmental
+    # tensorstore and orbax raise ValueError or plain Exception (with the cause chained).
+    chain, seen = error, 0
+    while chain is not None and seen < 8:
+        if _CORRUPTION.search(f"{chain}"):
+            return True
+        chain, seen = chain.__cause__ or chain.__context__, seen + 1
+    return False
+
+
+def _one_line(error: BaseException, limit: int = 160) -> str:
+    first = (str(error).strip().splitlines() or [""])[0]
+    text = f"{type(error).__name__}: {first}"
+    return text if len(text) <= limit else text[: limit - 5] + " [..]"
+
+
 def _config_dict(config: Any) -> dict[str, Any]:
     # Round-trip through config_to_json: accepts a ConfigDict or a mapping, turns tuples
     # into lists and raises ConfigError on non-JSON values, exactly like the saved config file.
@@ -74,27 +112,30 @@ class Checkpointer:
     Usage::
 
         ckpt = Checkpointer(workdir / "ckpt", keep=3)
-        ckpt.save(step, nnx.state((model, opt)), data_iterator=it, config=cfg)
+        ckpt.save(step, {"params": params, "opt": opt_state}, data_iterator=it, config=cfg)
         ...
         ckpt.close()          # waits for the last async save
 
         # resume, possibly on another mesh
-        restored = ckpt.restore(abstract_state, data_iterator=fresh_it)
+        restored = ckpt.restore(abstract_state, data_iterator=fresh_it)   # {name: abstract}
         if restored is not None:
-            step, state = restored
-            nnx.update((model, opt), state)
+            step, state = restored                                         # {name: pytree}
     """
 
-    def __init__(self, directory: Any, *, keep: int, async_save: bool = True) -> None:
+    def __init__(
+        self, directory: Any, *, keep: int = 1, async_save: bool = True, read_only: bool = False
+    ) -> None:
         if keep < 1:
             raise ValueError(f"keep must be >= 1, got {keep}")
         if "://" not in os.fspath(directory):
             directory = Path(directory).absolute()  # orbax rejects relative paths
         self.directory = directory
+        self.read_only = read_only
         options = ocp.CheckpointManagerOptions(
-            enable_async_checkpointing=async_save,
+            enable_async_checkpointing=async_save and not read_only,
             preservation_policy=ocp.checkpoint_managers.LatestN(keep),
-            create=True,
+            create=not read_only,
+            read_only=read_only,
         )
         self._manager = ocp.CheckpointManager(directory, options=options)
 
@@ -102,7 +143,7 @@ class Checkpointer:
     def save(
         self,
         step: int,
-        state: PyTree,
+        state: Mapping[str, PyTree],
         *,
         data_iterator: Any = None,
         config: Any = None,
@@ -110,10 +151,20 @@ class Checkpointer:
     ) -> bool:
         """Starts saving ``step`` (async by default). Returns whether a save was started.
 
-        ``force=True`` saves even if the manager's save policy would skip this step.
-        The step only becomes visible to readers once committed; call ``wait()``.
+        ``state``: {item name: pytree}; each entry is its own item. ``force=True`` saves
+        even if the manager's save policy would skip this step. The step only becomes
+        visible to readers once committed; call ``wait()``.
         """
-        items: dict[str, Any] = {"state": ocp.args.StandardSave(state)}
+        if self.read_only:
+            raise CheckpointError(f"{self.directory} was opened read-only; it cannot be saved to")
+        reserved = {"data", "config"} & set(state)
+        if reserved:
+            raise ValueError(f"state items may not be named {sorted(reserved)} (reserved)")
+        # An item without arrays (a model with no non-parameter variables) is not written;
+        # restore hands its empty structure back as it is.
+        items: dict[str, Any] = {
+            k: ocp.args.StandardSave(v) for k, v in state.items() if jax.tree.leaves(v)
+        }
         if data_iterator is not None:
             items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
         if config is not None:
@@ -143,12 +194,16 @@ class Checkpointer:
         return sorted(self._manager.all_steps())
 
     # --------------------------------------------------------------- restore
-    def _restore_step(self, step: int, abstract_state: PyTree, data_iterator: Any) -> PyTree:
-        items: dict[str, Any] = {"state": ocp.args.StandardRestore(abstract_state)}
+    def _restore_step(
+        self, step: int, abstract_state: Mapping[str, PyTree], data_iterator: Any
+    ) -> dict[str, PyTree]:
+        items: dict[str, Any] = {
+            k: ocp.args.StandardRestore(v) for k, v in abstract_state.items() if jax.tree.leaves(v)
+        }
         if data_iterator is not None:
             items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
         restored = self._manager.restore(step, args=ocp.args.Composite(**items))
-        state = restored["state"]
+        state = {k: restored[k] if k in items else v for k, v in abstract_state.items()}
         # Force every array to be materialised here so a bad file surfaces now, not later.
         jax.block_until_ready(state)
         return state
@@ -162,11 +217,12 @@ class Checkpointer:
     ) -> tuple[int, PyTree] | None:
         """Restores ``(step, state)``, or ``None`` if there is no checkpoint.
 
-        ``abstract_state``: a tree of ``jax.ShapeDtypeStruct`` with ``sharding=`` (the
-        target layout; may differ from the one saved). ``data_iterator``: a fresh grain
-        iterator, repositioned in place. ``step=None`` means the newest readable step,
-        falling back to older ones (with a warning) when the newest is unreadable; an
-        explicit ``step`` is restored or raises, without fallback.
+        ``abstract_state``: {item name: tree of ``jax.ShapeDtypeStruct`` with
+        ``sharding=``} (the target layout; may differ from the one saved); only those
+        items are read. ``data_iterator``: a fresh grain iterator, repositioned in place.
+        ``step=None`` means the newest readable step, falling back to older ones (with a
+        warning) when the newest is corrupt; an explicit ``step`` is restored or raises,
+        without fallback.
         """
         self.wait()  # never read a step that is still being written by this process
         steps = self.all_steps()
@@ -184,19 +240,18 @@ class Checkpointer:
         for s in candidates:
             try:
                 state = self._restore_step(s, abstract_state, data_iterator)
-            except Exception as e:  # noqa: BLE001 - any failure means "this step is unreadable"
+            except Exception as e:
+                if step is not None or not is_corruption(e):
+                    raise
                 errors.append((s, e))
-                if step is None:
-                    msg = (
-                        f"Checkpoint step {s} in {self.directory} is unreadable "
-                        f"({type(e).__name__}: {e}); falling back to an older step."
-                    )
-                    warnings.warn(msg, RuntimeWarning, stacklevel=2)
+                what = "skipping it" if self.read_only else "falling back to an older step"
+                msg = f"checkpoint step {s} in {self.directory} is unreadable ({_one_line(e)}); {what}"
+                warnings.warn(msg, RuntimeWarning, stacklevel=2)
                 continue
-            if errors:
+            if errors and not self.read_only:
                 self._set_aside([bad for bad, _ in errors])
             return s, state
-        tried = "; ".join(f"step {s}: {type(e).__name__}: {e}" for s, e in errors)
+        tried = "; ".join(f"step {s}: {_one_line(e)}" for s, e in errors)
         raise CheckpointError(
             f"No readable checkpoint in {self.directory}. Tried {tried}"
         ) from errors[-1][1]

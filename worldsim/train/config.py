@@ -2,7 +2,7 @@
 
     config, rest = load_config(["--config", "experiments/tiny_cpu.py:smoke",
                                 "--config.train.steps=200", "--workdir", "runs/tiny"])
-    validate(config)                      # cross-field checks, errors name the field
+    settings = validate(config)           # typed, frozen settings (worldsim.train.settings)
     save_config(config, "runs/tiny/config.json")
 
 `load_config` is `ml_collections.config_flags` on a private absl `FlagValues`, so it
@@ -21,16 +21,16 @@ from __future__ import annotations
 import ast
 import difflib
 import json
-import math
 import os
 import re
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ml_collections
 from absl import flags
 from ml_collections import config_flags
+
+from worldsim.train.settings import ConfigError, validate
 
 __all__ = [
     "ConfigError",
@@ -43,21 +43,22 @@ __all__ = [
     "validate",
 ]
 
-DTYPES = ("float32", "bfloat16", "float16")
-
 _OVERRIDE = re.compile(r"^--?(?:no)?config\.([^=]+)")
 _BAD_VALUE = re.compile(r"flag --config(\.[^=\s]+)?=")
-
-
-class ConfigError(ValueError):
-    """A config that cannot be loaded or does not make sense; the message names the field."""
 
 
 # ----------------------------------------------------------------------------- loading
 
 
-def load_config(argv: Sequence[str]) -> tuple[ml_collections.ConfigDict, list[str]]:
+def load_config(
+    argv: Sequence[str],
+    moved_fields: Callable[[ml_collections.ConfigDict], Mapping[str, str]] | None = None,
+) -> tuple[ml_collections.ConfigDict, list[str]]:
     """Parses `--config PATH[:ARG]` and `--config.a.b=value` overrides from `argv`.
+
+    moved_fields: config -> {field path the config's recipe does not read: what to use
+    instead}, so an override of such a field says where it went (the CLI passes the
+    recipes' tables, `worldsim.recipes.moved_fields`).
 
     argv: command-line arguments without the program name. Overrides accept absl
     forms: `--config.train.steps=200`, `--config.train.steps 200`,
@@ -79,7 +80,7 @@ def load_config(argv: Sequence[str]) -> tuple[ml_collections.ConfigDict, list[st
     try:
         rest = values(full, known_only=True)
     except (AttributeError, KeyError) as e:
-        raise ConfigError(_unknown_field_message(argv, e)) from e
+        raise ConfigError(_unknown_field_message(argv, e, moved_fields)) from e
     except flags.IllegalFlagValueError as e:
         match = _BAD_VALUE.search(str(e))
         if match and match.group(1) is None:  # get_config itself raised
@@ -127,11 +128,14 @@ def _base_config(argv: Sequence[str]) -> ml_collections.ConfigDict | None:
     return config if isinstance(config, ml_collections.ConfigDict) else None
 
 
-def _unknown_field_message(argv: Sequence[str], error: Exception) -> str:
+def _unknown_field_message(argv: Sequence[str], error: Exception, moved_fields=None) -> str:
     base = _base_config(argv)
     paths = [m.group(1) for a in argv if (m := _OVERRIDE.match(a))]
     if base is not None:
+        moved = moved_fields(base) if moved_fields is not None else {}
         for path in paths:
+            if path in moved:
+                return f"config field {path!r} is not read by this config's model: use {moved[path]}"
             message = _check_path(base, path)
             if message:
                 return message
@@ -212,117 +216,6 @@ def _cast(name: str, raw: str, default: Any) -> Any:
         raise ConfigError(f"bad value for config argument {name!r}: {e}") from e
 
 
-# ----------------------------------------------------------------------------- validate
-
-
-def validate(config: ml_collections.ConfigDict, num_devices: int | None = None) -> None:
-    """Cross-field checks; raises one ConfigError listing every problem by field name.
-
-    With `num_devices`, the mesh is also resolved against that many devices
-    (`worldsim.parallel.resolve_mesh_shape`); without, only its shape is checked.
-    """
-    from worldsim.parallel import MESH_AXES, resolve_mesh_shape, rules_from_config
-
-    errors: list[str] = []
-
-    def get(path: str) -> Any:
-        node: Any = config
-        for name in path.split("."):
-            if not isinstance(node, Mapping | ml_collections.ConfigDict) or name not in node:
-                raise KeyError(path)
-            node = node[name]
-        return node
-
-    def check(path: str, ok, what: str) -> None:
-        try:
-            value = get(path)
-        except KeyError:
-            errors.append(f"missing config field {path!r}")
-            return
-        try:
-            good = ok(value)
-        except TypeError:
-            good = False
-        if not good:
-            errors.append(f"config field {path!r} = {value!r}: {what}")
-
-    # mesh: known axes, sizes positive or -1, at most one -1.
-    try:
-        mesh = dict(get("mesh"))
-    except KeyError:
-        errors.append("missing config field 'mesh'")
-    else:
-        try:
-            if num_devices is None:
-                sizes = [int(s) for s in mesh.values()]
-                fixed = math.prod(s for s in sizes if s > 0)
-                resolve_mesh_shape(mesh, fixed)  # shape checks only
-            else:
-                resolve_mesh_shape(mesh, num_devices)
-        except (ValueError, TypeError) as e:
-            errors.append(f"config field 'mesh': {e} (mesh axes are {MESH_AXES})")
-
-    try:
-        rules_from_config(get("rules"))
-    except KeyError:
-        errors.append("missing config field 'rules'")
-    except (ValueError, TypeError) as e:
-        errors.append(f"config field 'rules': {e}")
-
-    positive_int = lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0  # noqa: E731
-    nonneg_int = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0  # noqa: E731
-
-    check("train.steps", positive_int, "must be a positive int")
-    check("train.learning_rate", lambda v: v > 0, "must be > 0")
-    check("train.warmup_steps", nonneg_int, "must be an int >= 0")
-    check("train.grad_accum_steps", positive_int, "must be a positive int")
-    check("train.weight_decay", lambda v: v >= 0, "must be >= 0")
-    check("train.grad_clip_norm", lambda v: v >= 0, "must be >= 0 (0 turns clipping off)")
-    check("train.ema_decay", lambda v: 0 <= v < 1, "must be in [0, 1)")
-    check("train.param_dtype", lambda v: v in DTYPES, f"must be one of {DTYPES}")
-    check("train.compute_dtype", lambda v: v in DTYPES, f"must be one of {DTYPES}")
-    check("train.log_every", positive_int, "must be a positive int")
-    check("train.eval_every", positive_int, "must be a positive int")
-    check("train.max_bad_steps", nonneg_int, "must be an int >= 0")
-    check("train.eval_batches", positive_int, "must be a positive int")
-    check("train.peak_flops_per_device", lambda v: v >= 0, "must be >= 0 (0: look it up)")
-    check(
-        "train.nan_steps",
-        lambda v: isinstance(v, tuple | list) and all(isinstance(s, int) for s in v),
-        "must be a tuple of step numbers",
-    )
-    check("model.kind", lambda v: isinstance(v, str) and v != "", "must name a model kind")
-    check("model.remat", lambda v: v in ("none", "full", "dots"), "must be none, full or dots")
-    try:
-        if get("train.warmup_steps") > get("train.steps"):
-            errors.append(
-                f"config field 'train.warmup_steps' = {get('train.warmup_steps')!r}: "
-                f"must be <= train.steps ({get('train.steps')!r})"
-            )
-    except (KeyError, TypeError):
-        pass  # already reported above
-
-    check("data.batch_size", positive_int, "must be a positive int")
-    check("data.frame_stride", positive_int, "must be a positive int")
-    check("data.success_weight", lambda v: v >= 0, "must be >= 0")
-    check("data.failure_weight", lambda v: v >= 0, "must be >= 0")
-    try:
-        total = get("data.success_weight") + get("data.failure_weight")
-        if not total > 0:
-            errors.append(
-                "config fields 'data.success_weight' + 'data.failure_weight' must have "
-                f"a positive sum, got {total!r}"
-            )
-    except (KeyError, TypeError):
-        pass
-
-    check("checkpoint.every_steps", positive_int, "must be a positive int")
-    check("checkpoint.keep", positive_int, "must be a positive int")
-
-    if errors:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
-
-
 # ----------------------------------------------------------------------------- JSON
 
 
@@ -352,19 +245,11 @@ def config_from_json(text: str) -> ml_collections.ConfigDict:
 
 def save_config(config: ml_collections.ConfigDict, path: str | os.PathLike) -> None:
     """Writes `config_to_json(config)` to a local `path` atomically (temp file + rename)."""
+    from worldsim.fileio import atomic_path
+
     text = config_to_json(config)
-    path = os.fspath(path)
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path, ".json.tmp") as tmp:
+        tmp.write_text(text)
 
 
 def read_config(path: str | os.PathLike) -> ml_collections.ConfigDict:

@@ -31,43 +31,45 @@ from worldsim.parallel.topology import (
     scan_corrected_flops,
     topology_devices,
 )
-from worldsim.train.config import validate
+from worldsim.train.settings import RunSettings, validate
 from worldsim.train.step import abstract_train_state, jit_train_step
-from worldsim.train.tasks import Task, task_from_config
+from worldsim.train.tasks import Task
 from worldsim.train.trainer import batch_shardings, make_tx, step_config
 
 
-def _abstract_step(config: Any, task: Task, mesh, rules) -> tuple[Any, tuple, int]:
+def _abstract_step(settings: RunSettings, task: Task, mesh, rules) -> tuple[Any, tuple, int]:
     """(jitted step, abstract args, parameter count) for `task` on `mesh`."""
-    tx = make_tx(config.train)
+    tx = make_tx(settings.train)
     graphdef, abstract_state, shardings = abstract_train_state(
-        task.make_model, tx, int(config.seed), config.train.param_dtype, mesh
+        task.make_model, tx, settings.seed, settings.train.param_dtype, mesh
     )
-    global_batch = int(config.data.batch_size)
+    global_batch = settings.data.batch_size
     batch_sh = batch_shardings(task, mesh, rules, global_batch)
     abstract_batch = {
         name: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=batch_sh[name])
         for name, shape in task.batch_shapes(global_batch).items()
     }
     step = jax.ShapeDtypeStruct((), jnp.int32, sharding=NamedSharding(mesh, PartitionSpec()))
-    jitted = jit_train_step(step_config(config, task, graphdef, tx), shardings, batch_sh)
+    jitted = jit_train_step(step_config(settings, task, graphdef, tx), shardings, batch_sh)
     num_params = sum(math.prod(x.shape) for x in jax.tree.leaves(abstract_state["params"]))
     return jitted, (abstract_state, abstract_batch, step), num_params
 
 
-def dry_run(config: Any, topology: str, *, correct_scan_flops: bool = True) -> CompileReport:
-    """Compiles the train step of `config` for the TPU slice `topology` and prints a report."""
+def dry_run(
+    config: Any, task: Task, topology: str, *, correct_scan_flops: bool = True
+) -> CompileReport:
+    """Compiles the train step of `task` with the engine fields of `config` for the TPU
+    slice `topology` and prints a report."""
     spec = parse_slice(topology)
-    validate(config, num_devices=spec.num_chips)
+    settings = validate(config, num_devices=spec.num_chips)
     devices = topology_devices(spec)
-    mesh = make_mesh(dict(config.mesh), devices=devices)
-    rules = rules_from_config(config.rules)
+    mesh = make_mesh(settings.mesh, devices=devices)
+    rules = rules_from_config(settings.rules)
     with jax.set_mesh(mesh), nnx.logical_axis_rules(rules):
-        task = task_from_config(config)
-        jitted, args, num_params = _abstract_step(config, task, mesh, rules)
+        jitted, args, num_params = _abstract_step(settings, task, mesh, rules)
         print(
             f"dry run: {task.name}, {num_params / 1e9:.3f}B params, global batch "
-            f"{config.data.batch_size}, mesh {dict(mesh.shape)} on {spec.name} "
+            f"{settings.data.batch_size}, mesh {dict(mesh.shape)} on {spec.name} "
             f"({spec.num_chips} chips), compiling ...",
             flush=True,
         )
@@ -82,13 +84,13 @@ def dry_run(config: Any, topology: str, *, correct_scan_flops: bool = True) -> C
             per_depth = []
             for depth in (1, 2):
                 small = task.unrolled_with_depth(depth)
-                small_jitted, small_args, _ = _abstract_step(config, small, mesh, rules)
+                small_jitted, small_args, _ = _abstract_step(settings, small, mesh, rules)
                 per_depth.append(compile_report(small_jitted, small_args, spec).flops)
             if None not in per_depth:
                 corrected = scan_corrected_flops(per_depth[0], per_depth[1], task.depth)
     if corrected is not None:
         report = dataclasses.replace(report, flops=corrected)
-    analytic = task.flops_per_step(int(config.data.batch_size)) if task.flops_per_step else None
+    analytic = task.flops_per_step(settings.data.batch_size) if task.flops_per_step else None
     print(format_report(report, flops_per_step=analytic, label=f"{task.name} on {spec.name}"))
     if corrected is not None:
         print(

@@ -8,7 +8,6 @@ the rows of all processes into one global batch.
 
 from __future__ import annotations
 
-import os
 import zlib
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 
 from worldsim.parallel import is_main_process
+from worldsim.train.settings import DataSettings
 
 
 def local_batch_size(global_batch_size: int, process_count: int) -> int:
@@ -28,14 +28,14 @@ def local_batch_size(global_batch_size: int, process_count: int) -> int:
     return global_batch_size // process_count
 
 
-def ensure_dataset(data_cfg: Any, seed: int) -> str:
+def ensure_dataset(data_cfg: DataSettings, seed: int) -> str:
     """The dataset directory; simulates `physics_clips` there first if it is missing.
 
     Only process 0 builds; the others wait for it, so hosts never race on the files.
     """
     from data_pipelines import build_physics_clips, find_dataset_dir
 
-    data_dir = os.fspath(data_cfg.dir)
+    data_dir = data_cfg.dir
     try:
         find_dataset_dir(data_dir)
         return data_dir
@@ -48,20 +48,20 @@ def ensure_dataset(data_cfg: Any, seed: int) -> str:
             ) from None
     if is_main_process():
         print(f"building physics_clips ({data_cfg.num_clips} clips) in {data_dir} ...")
-        build_physics_clips(data_dir, num_clips=int(data_cfg.num_clips), seed=seed)
+        build_physics_clips(data_dir, num_clips=data_cfg.num_clips, seed=seed)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("worldsim_dataset_built")
     return data_dir
 
 
-def _iterator(data_cfg: Any, data_dir: str, split: str, seed: int, **options: Any):
+def _iterator(data_cfg: DataSettings, data_dir: str, split: str, seed: int, **options: Any):
     """This process's shard of `split` in batches of `batch_size / process_count` rows."""
     from data_pipelines.grain_pipeline import make_train_iterator
 
     return make_train_iterator(
         data_dir,
         split,
-        batch_size=local_batch_size(int(data_cfg.batch_size), jax.process_count()),
+        batch_size=local_batch_size(data_cfg.batch_size, jax.process_count()),
         seed=seed,
         shard_index=jax.process_index(),
         shard_count=jax.process_count(),
@@ -69,20 +69,20 @@ def _iterator(data_cfg: Any, data_dir: str, split: str, seed: int, **options: An
     )
 
 
-def train_iterator(data_cfg: Any, data_dir: str, seed: int):
+def train_iterator(data_cfg: DataSettings, data_dir: str, seed: int):
     """This process's checkpointable iterator over training batches."""
     return _iterator(
         data_cfg,
         data_dir,
         data_cfg.split,
         seed,
-        success_weight=float(data_cfg.success_weight),
-        failure_weight=float(data_cfg.failure_weight),
-        augment=bool(data_cfg.augment),
+        success_weight=data_cfg.success_weight,
+        failure_weight=data_cfg.failure_weight,
+        augment=data_cfg.augment,
     )
 
 
-def eval_batches(data_cfg: Any, data_dir: str, seed: int, num_batches: int) -> list[dict]:
+def eval_batches(data_cfg: DataSettings, data_dir: str, seed: int, num_batches: int) -> list[dict]:
     """The same `num_batches` evaluation batches every time (no augmentation, fixed seed).
 
     Drawn with the training mixture; a small split that lacks one kind of clip on this
@@ -98,8 +98,8 @@ def eval_batches(data_cfg: Any, data_dir: str, seed: int, num_batches: int) -> l
         data_dir,
         data_cfg.eval_split,
         seed + 10_007,
-        success_weight=float(data_cfg.success_weight) if (~mine).any() else 0.0,
-        failure_weight=float(data_cfg.failure_weight) if mine.any() else 0.0,
+        success_weight=data_cfg.success_weight if (~mine).any() else 0.0,
+        failure_weight=data_cfg.failure_weight if mine.any() else 0.0,
         augment=False,
     )
     return [next(it) for _ in range(num_batches)]

@@ -7,8 +7,11 @@ The state is one pytree (a dict), so orbax saves it, `jax.jit` donates it and
     rest        nnx.State of every other model variable (RNG counters, stats)
     opt         optax state over `params` (AdamW moments inherit the params' axes)
     ema         nnx.State, an exponential moving average of `params`, always fp32
-    bad_streak  int32 []: consecutive non-finite steps (the host stops after K)
-    bad_total   int32 []: all non-finite steps skipped so far
+    counters    {bad_streak: int32 [], consecutive non-finite steps (the host stops after
+                K); bad_total: int32 [], all non-finite steps skipped so far}
+
+Each top-level entry is its own checkpoint item (`worldsim.train.checkpoint`), so a
+reader restores `ema` and `rest` alone.
 
 The step casts the master weights to `compute_dtype` for the forward and backward
 pass (the cast is differentiated, so gradients arrive in fp32), refuses any update
@@ -69,8 +72,10 @@ def init_train_state(
         "rest": rest,
         "opt": tx.init(params),
         "ema": _cast_floats(jax.tree.map(jnp.copy, params), jnp.float32),
-        "bad_streak": jnp.zeros((), jnp.int32),
-        "bad_total": jnp.zeros((), jnp.int32),
+        "counters": {
+            "bad_streak": jnp.zeros((), jnp.int32),
+            "bad_total": jnp.zeros((), jnp.int32),
+        },
     }
     return graphdef, state
 
@@ -106,6 +111,7 @@ def train_step(
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One optimizer micro-step; `step` is the 0-based index of this step in the run."""
     key = jax.random.fold_in(jax.random.key(cfg.seed), step)
+    counters = state["counters"]
     with jax.named_scope("forward_backward"):
         (loss, aux), grads = _loss_and_grads(cfg, state["params"], state["rest"], batch, key)
     if cfg.nan_steps:
@@ -126,8 +132,10 @@ def train_step(
     new_state = {
         **kept,
         "rest": state["rest"],
-        "bad_streak": jnp.where(ok, 0, state["bad_streak"] + 1).astype(jnp.int32),
-        "bad_total": (state["bad_total"] + (~ok).astype(jnp.int32)).astype(jnp.int32),
+        "counters": {
+            "bad_streak": jnp.where(ok, 0, counters["bad_streak"] + 1).astype(jnp.int32),
+            "bad_total": (counters["bad_total"] + (~ok).astype(jnp.int32)).astype(jnp.int32),
+        },
     }
     metrics = {
         **{k: v for k, v in aux.items() if k != "loss"},
@@ -137,12 +145,11 @@ def train_step(
         "param_norm": optax.tree.norm(kept["params"]),
         "step_ok": ok,
         **(
-            {"learning_rate": cfg.schedule((step - state["bad_total"]) // cfg.grad_accum_steps)}
+            {"learning_rate": cfg.schedule((step - counters["bad_total"]) // cfg.grad_accum_steps)}
             if cfg.schedule is not None
             else {}
         ),
-        "bad_streak": new_state["bad_streak"],
-        "bad_total": new_state["bad_total"],
+        **new_state["counters"],
     }
     return new_state, metrics
 
@@ -203,19 +210,39 @@ def abstract_train_state(
     Needs the logical-axis rules active (`nnx.logical_axis_rules`). The abstract
     state is what orbax restores into, so restoring onto another mesh reshards.
     """
+    return abstract_with_shardings(
+        lambda: init_train_state(make_model, tx, seed, param_dtype), mesh
+    )
+
+
+def abstract_with_shardings(
+    init: Callable[[], tuple[nnx.GraphDef, PyTree]], mesh: jax.sharding.Mesh
+) -> tuple[nnx.GraphDef, PyTree, PyTree]:
+    """`init() -> (graphdef, state)` traced abstractly: (graphdef, abstract state carrying
+    its shardings from the logical-axis annotations, shardings)."""
     graphdef_box: list[nnx.GraphDef] = []
 
-    def init() -> TrainState:
-        graphdef, state = init_train_state(make_model, tx, seed, param_dtype)
+    def state_only() -> PyTree:
+        graphdef, state = init()
         graphdef_box.append(graphdef)
         return state
 
-    abstract = nnx.eval_shape(init)
+    abstract = nnx.eval_shape(state_only)
     shardings = nnx.get_named_sharding(abstract, mesh)
     abstract = jax.tree.map(
         lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract, shardings
     )
     return graphdef_box[0], abstract, shardings
+
+
+def inference_state(
+    make_model: Callable[[nnx.Rngs], nnx.Module], params_item: str = "ema"
+) -> tuple[nnx.GraphDef, PyTree]:
+    """(graphdef, {params_item: fp32 params, "rest": other variables}): the checkpoint items
+    a reader needs to rebuild the model, and nothing of the optimizer."""
+    model = make_model(nnx.Rngs(0))
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    return graphdef, {params_item: _cast_floats(params, jnp.float32), "rest": rest}
 
 
 def sharded_init(

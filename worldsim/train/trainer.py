@@ -1,11 +1,11 @@
 """The training loop: mesh -> data -> abstract init -> sharded init or restore -> loop.
 
-    result = train(config, workdir)          # what `worldsim train` calls
+    result = train(config, workdir, task, data_dir=...)   # a recipe calls this
 
 Reads top to bottom. Everything model-specific arrives through a `Task`
-(`worldsim.train.tasks`); everything scale-specific through the config's mesh and
-rules. The same function runs on one CPU, 8 fake devices, several processes and
-a pod.
+(`worldsim.train.tasks`, built by a recipe in worldsim/recipes/); everything
+scale-specific through the config's mesh and rules. The same function runs on one
+CPU, 8 fake devices, several processes and a pod.
 
 Fault tolerance:
 * a checkpoint every `checkpoint.every_steps` and at the end (async, atomic:
@@ -13,8 +13,8 @@ Fault tolerance:
   from the newest readable one, with the data iterator where it was;
 * `metrics.jsonl` lines past the resumed step are dropped, so after any number of
   kills the log reads as one uninterrupted run;
-* SIGTERM / SIGINT finish the current step, save, and return (a second SIGINT
-  aborts at once);
+* SIGTERM / SIGINT finish the current step, save, and return with the signal in the
+  result (the CLI exits 128 + signal number: 130, 143); a second SIGINT aborts at once;
 * a non-finite step is skipped inside the jitted step; `train.max_bad_steps` in a
   row save the (unchanged) state and stop with `TooManyBadSteps`.
 """
@@ -45,7 +45,8 @@ from worldsim.parallel import (
 )
 from worldsim.train import inputs
 from worldsim.train.checkpoint import Checkpointer
-from worldsim.train.config import save_config, validate
+from worldsim.train.config import save_config
+from worldsim.train.settings import RunSettings, TrainSettings, validate
 from worldsim.train.metrics import MetricsWriter, format_progress, peak_flops, plot_metrics
 from worldsim.train.optim import TooManyBadSteps, make_optimizer, make_schedule
 from worldsim.train.step import (
@@ -57,13 +58,14 @@ from worldsim.train.step import (
     largest_param_names,
     sharded_init,
 )
-from worldsim.train.tasks import Task, task_from_config
+from worldsim.train.tasks import Task
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
     step: int  # steps completed (the newest checkpoint's step)
-    status: str  # "done" | "interrupted"
+    status: str  # "done" | "interrupted" (stopped early: --stop-at or a signal)
+    signal: int | None = None  # the signal that stopped it (SIGINT, SIGTERM), if any
 
 
 def log(message: str) -> None:
@@ -71,38 +73,39 @@ def log(message: str) -> None:
         print(message, flush=True)
 
 
-def _schedule_args(train_cfg: Any) -> dict[str, Any]:
+def _schedule_args(train: TrainSettings) -> dict[str, Any]:
     """Learning rate and schedule lengths in *applied updates* (micro-steps / accumulation)."""
-    k = int(train_cfg.grad_accum_steps)
-    warmup = int(train_cfg.warmup_steps) // k
+    k = train.grad_accum_steps
+    warmup = train.warmup_steps // k
     return dict(
-        learning_rate=float(train_cfg.learning_rate),
+        learning_rate=train.learning_rate,
         warmup_steps=warmup,
-        total_steps=max(int(train_cfg.steps) // k, warmup + 1),
+        total_steps=max(train.steps // k, warmup + 1),
     )
 
 
-def make_tx(train_cfg: Any):
-    """The optimizer from config fields (AdamW, warmup+cosine, clipping, accumulation)."""
+def make_tx(train: TrainSettings):
+    """The optimizer from the train settings (AdamW, warmup+cosine, clipping, accumulation)."""
     return make_optimizer(
-        **_schedule_args(train_cfg),
-        weight_decay=float(train_cfg.weight_decay),
-        grad_clip_norm=float(train_cfg.grad_clip_norm) or math.inf,
-        grad_accum_steps=int(train_cfg.grad_accum_steps),
+        **_schedule_args(train),
+        weight_decay=train.weight_decay,
+        grad_clip_norm=train.grad_clip_norm or math.inf,
+        grad_accum_steps=train.grad_accum_steps,
     )
 
 
-def step_config(config: Any, task: Task, graphdef: nnx.GraphDef, tx) -> StepConfig:
+def step_config(settings: RunSettings, task: Task, graphdef: nnx.GraphDef, tx) -> StepConfig:
+    train = settings.train
     return StepConfig(
         graphdef=graphdef,
         loss_fn=task.loss_fn,
         tx=tx,
-        seed=int(config.seed),
-        compute_dtype=config.train.compute_dtype,
-        ema_decay=float(config.train.ema_decay),
-        nan_steps=tuple(int(s) for s in config.train.nan_steps),
-        schedule=make_schedule(**_schedule_args(config.train)),
-        grad_accum_steps=int(config.train.grad_accum_steps),
+        seed=settings.seed,
+        compute_dtype=train.compute_dtype,
+        ema_decay=train.ema_decay,
+        nan_steps=train.nan_steps,
+        schedule=make_schedule(**_schedule_args(train)),
+        grad_accum_steps=train.grad_accum_steps,
     )
 
 
@@ -114,33 +117,35 @@ def batch_shardings(task: Task, mesh, rules, global_batch: int) -> dict:
 
 
 def load_or_init(
-    config: Any, task: Task, tx, abstract, shardings, ckpt: Checkpointer, data_iterator
+    settings: RunSettings, task: Task, tx, abstract, shardings, ckpt: Checkpointer, data_iterator
 ) -> tuple[Any, int, str]:
     """The one place that decides where parameters come from: (state, step, origin).
 
     1. the newest readable checkpoint in the workdir (resume; the data iterator is
        repositioned, the state lands in `shardings` whatever mesh wrote it);
-    2. else `config.init_from`, a checkpoint directory of another run: its
-       parameters, EMA and other model variables, with a fresh optimizer;
-    3. else a fresh initialisation from `config.seed`.
+    2. else `init_from`, a checkpoint directory of another run: its parameters, EMA
+       and other model variables (only those items are read), with a fresh optimizer;
+    3. else a fresh initialisation from `seed`.
     """
     restored = ckpt.restore(abstract, data_iterator=data_iterator)
     if restored is not None:
         step, state = restored
         return state, step, f"resumed from step {step} in {ckpt.directory}"
-    state = sharded_init(task.make_model, tx, int(config.seed), config.train.param_dtype, shardings)
-    if config.init_from:
-        with Checkpointer(Path(config.init_from), keep=1_000_000) as source:
-            found = source.restore(abstract)
+    state = sharded_init(
+        task.make_model, tx, settings.seed, settings.train.param_dtype, shardings
+    )
+    if settings.init_from:
+        model_items = ("params", "rest", "ema")
+        with Checkpointer(Path(settings.init_from), read_only=True) as source:
+            found = source.restore({k: abstract[k] for k in model_items})
         if found is None:
             raise FileNotFoundError(
-                f"config field 'init_from' = {config.init_from!r}: no checkpoint there"
+                f"config field 'init_from' = {settings.init_from!r}: no checkpoint there"
             )
         source_step, source_state = found
-        for key in ("params", "rest", "ema"):
-            state[key] = source_state[key]
-        return state, 0, f"initialised from {config.init_from} (step {source_step})"
-    return state, 0, f"fresh initialisation (seed {config.seed})"
+        state.update(source_state)
+        return state, 0, f"initialised from {settings.init_from} (step {source_step})"
+    return state, 0, f"fresh initialisation (seed {settings.seed})"
 
 
 class _StopFlag:
@@ -148,11 +153,13 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum: int | None = None
 
     def __call__(self, signum: int, frame: Any) -> None:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt  # second Ctrl-C: abort now
         self.requested = True
+        self.signum = signum
         log(f"received {signal.Signals(signum).name}: saving a checkpoint after this step")
 
     def everywhere(self) -> bool:
@@ -183,47 +190,53 @@ def _host_scalars(metrics: dict) -> dict[str, float]:
 
 
 def train(
-    config: Any, workdir: str | Path, *, task: Task | None = None, stop_at: int | None = None
+    config: Any,
+    workdir: str | Path,
+    task: Task,
+    *,
+    data_dir: str,
+    stop_at: int | None = None,
+    verbose: bool = False,
 ) -> TrainResult:
-    """Trains `config` in `workdir`, resuming if a checkpoint is there.
+    """Trains `task` with the engine fields of `config` in `workdir`, resuming if a
+    checkpoint is there. `data_dir`: the dataset, already resolved (`inputs.ensure_dataset`).
 
     stop_at: save and return after this step even if `train.steps` is not reached
-    (a job of bounded length; the schedule still follows `train.steps`).
+    (a job of bounded length; the schedule still follows `train.steps`). verbose: also
+    log the shardings of the largest parameters.
     """
     workdir = Path(workdir)
-    validate(config, num_devices=jax.device_count())
-    train_cfg = config.train
-    total_steps = int(train_cfg.steps)
-    last_step = total_steps if stop_at is None else min(int(stop_at), total_steps)
+    settings = validate(config, num_devices=jax.device_count())
+    train_cfg = settings.train
+    total_steps = train_cfg.steps
+    last_step = total_steps if stop_at is None else min(stop_at, total_steps)
 
     # ---------------------------------------------------------------- mesh
-    mesh = make_mesh(dict(config.mesh))
-    rules = rules_from_config(config.rules)
+    mesh = make_mesh(settings.mesh)
+    rules = rules_from_config(settings.rules)
     with jax.set_mesh(mesh), nnx.logical_axis_rules(rules):
-        task = task or task_from_config(config)
         tx = make_tx(train_cfg)
 
         # ------------------------------------------------------------ data
-        data_dir = inputs.ensure_dataset(config.data, int(config.seed))
-        data_it = inputs.train_iterator(config.data, data_dir, int(config.seed))
+        data_it = inputs.train_iterator(settings.data, data_dir, settings.seed)
         eval_data = inputs.eval_batches(
-            config.data, data_dir, int(config.seed), int(train_cfg.eval_batches)
+            settings.data, data_dir, settings.seed, train_cfg.eval_batches
         )
 
         # ------------------------------------------------- abstract init
         graphdef, abstract, shardings = abstract_train_state(
-            task.make_model, tx, int(config.seed), train_cfg.param_dtype, mesh
+            task.make_model, tx, settings.seed, train_cfg.param_dtype, mesh
         )
         num_params = sum(math.prod(x.shape) for x in jax.tree.leaves(abstract["params"]))
-        global_batch = int(config.data.batch_size)
+        global_batch = settings.data.batch_size
         flops = task.flops_per_step(global_batch) if task.flops_per_step else None
         tokens = task.tokens_per_step(global_batch) if task.tokens_per_step else None
 
         # ------------------------------------- sharded init or restore
         workdir.mkdir(parents=True, exist_ok=True)
-        ckpt = Checkpointer(workdir / "checkpoints", keep=int(config.checkpoint.keep))
+        ckpt = Checkpointer(workdir / "checkpoints", keep=settings.checkpoint.keep)
         state, start_step, origin = load_or_init(
-            config, task, tx, abstract, shardings, ckpt, data_it
+            settings, task, tx, abstract, shardings, ckpt, data_it
         )
         if is_main_process():
             save_config(config, workdir / "config.json")
@@ -234,17 +247,16 @@ def train(
             + (f"; {flops / 1e9:.2f} GFLOP/step" if flops else "")
         )
         log(f"parameters: {origin}")
-        for line in describe_shardings(state, largest_param_names(state["params"])):
-            log(f"  {line}")
+        if verbose:
+            for line in describe_shardings(state, largest_param_names(state["params"])):
+                log(f"  {line}")
 
         # ---------------------------------------------------------- step
-        cfg = step_config(config, task, graphdef, tx)
+        cfg = step_config(settings, task, graphdef, tx)
         batch_sh = batch_shardings(task, mesh, rules, global_batch)
         train_fn = jit_train_step(cfg, shardings, batch_sh)
         eval_fn = jit_eval_step(cfg, shardings, batch_sh)
-        peak = peak_flops(
-            jax.devices()[0].device_kind, float(train_cfg.peak_flops_per_device) or None
-        )
+        peak = peak_flops(jax.devices()[0].device_kind, train_cfg.peak_flops_per_device or None)
 
         writer = MetricsWriter(workdir, resume_step=start_step + 1) if is_main_process() else None
         stop = _StopFlag()
@@ -257,7 +269,7 @@ def train(
             """Host side of step `s`, one step late: stop check, log line, console."""
             s, metrics, crc = item
             values = _host_scalars(metrics)
-            max_bad = int(train_cfg.max_bad_steps)
+            max_bad = train_cfg.max_bad_steps
             if values["step_ok"] < 1:
                 log(
                     f"step {s}: non-finite loss or gradients, update skipped "
@@ -272,7 +284,7 @@ def train(
                     "step late, hence the extra step). Lower the learning rate or check the data "
                     "near there."
                 )
-            if s % int(train_cfg.log_every) and s != total_steps:
+            if s % train_cfg.log_every and s != total_steps:
                 return
             now = time.perf_counter()
             steps_per_s = (s - clock["step"]) / max(now - clock["time"], 1e-9)
@@ -343,9 +355,9 @@ def train(
                         too_many_bad[0].format(step=step, directory=ckpt.directory)
                     )
                 stopping = stop.everywhere()
-                at_eval = step % int(train_cfg.eval_every) == 0 or step == total_steps
+                at_eval = step % train_cfg.eval_every == 0 or step == total_steps
                 at_save = (
-                    step % int(config.checkpoint.every_steps) == 0 or step == last_step or stopping
+                    step % settings.checkpoint.every_steps == 0 or step == last_step or stopping
                 )
                 if at_eval or at_save:
                     flush()  # metrics up to `step` are on disk before its checkpoint
@@ -363,10 +375,13 @@ def train(
             plot_metrics(writer.path, workdir / "metrics.png")
         if status == "interrupted" or step < total_steps:
             status = "interrupted"
-            log(f"stopped at step {step}; checkpoint saved. Run the same command to resume.")
+            why = f" by {signal.Signals(stop.signum).name}" if stop.signum else ""
+            log(
+                f"stopped{why} at step {step}; checkpoint saved. Run the same command to resume."
+            )
         else:
             log(f"done: {step} steps; checkpoints in {ckpt.directory}, curves in metrics.png")
-        return TrainResult(step=step, status=status)
+        return TrainResult(step=step, status=status, signal=stop.signum)
 
 
 # Fields of the step's metrics dict that the log row already renames or that are internal.

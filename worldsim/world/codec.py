@@ -1,6 +1,6 @@
 """The frozen half of the world model: VAEs and tokenizer between media and model inputs.
 
-    codec = Codec.load(workdir, spec, config)            # after the VAE stages
+    codec = Codec.load(workdir, spec)                    # after the VAE stages
     batch = codec.prepare_batch(host_batch)              # the transformer stage's input
     frames, audio = codec.decode(video_latents, audio_latents)   # generation
 
@@ -46,7 +46,7 @@ def windows(array: np.ndarray, spec: WorldSpec, per_frame: int = 1) -> tuple[np.
 
 def fit_frames(video: np.ndarray, spec: WorldSpec) -> np.ndarray:
     """uint8 [B, T, H, W, 3] at the data's size -> [B, T, S, S, 3] at the model's (mean-pooled)."""
-    from worldsim.train.tasks import downsample_frames
+    from worldsim.media.frames import downsample_frames
 
     if video.shape[2] == spec.frame_size and video.shape[3] == spec.frame_size:
         return video
@@ -106,7 +106,7 @@ class Codec:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, workdir: str | Path, spec: WorldSpec, config: Any) -> Codec:
+    def load(cls, workdir: str | Path, spec: WorldSpec) -> Codec:
         """The VAEs (EMA params) from `workdir/{video_vae,audio_vae}`, tokenizer and stats."""
         from data_pipelines.tokenizer import Tokenizer
         from worldsim.models.vae_audio import AudioVAE
@@ -115,14 +115,10 @@ class Codec:
 
         workdir = Path(workdir)
         video_vae, _ = load_model(
-            workdir / "video_vae",
-            lambda rngs: VideoVAE(spec.video_vae_config, rngs=rngs),
-            config.train,
+            workdir / "video_vae", lambda rngs: VideoVAE(spec.video_vae_config, rngs=rngs)
         )
         audio_vae, _ = load_model(
-            workdir / "audio_vae",
-            lambda rngs: AudioVAE(spec.audio_vae_config, rngs=rngs),
-            config.train,
+            workdir / "audio_vae", lambda rngs: AudioVAE(spec.audio_vae_config, rngs=rngs)
         )
         tokenizer = Tokenizer.load(workdir / TOKENIZER_FILE)
         stats_path = workdir / "av_dit" / STATS_FILE

@@ -1,6 +1,6 @@
 """The demo page: generated clips with sound beside the simulator's ground truth.
 
-    python -m worldsim.world.demo --workdir runs/demo/train --data-dir runs/demo/data --out runs/demo
+    worldsim demo --workdir runs/demo/train --out runs/demo     # the data dir: the run's config
 
 For a few validation clips: the ground-truth target window (what the simulator
 rendered, with its impact sound), a text-only sample from the clip's caption, and
@@ -13,7 +13,6 @@ ground truth.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -35,32 +34,34 @@ def last_eval(metrics_jsonl: Path, key: str) -> float | None:
 
 def build_demo(
     workdir: str | Path,
-    data_dir: str | Path,
     out_dir: str | Path,
     *,
+    data_dir: str | Path | None = None,
     num_clips: int = 3,
     init_frames: int = 5,
     steps: int = 20,
+    solver: str = "heun",
+    cfg_scale: float = 3.0,
     seed: int = 0,
 ) -> dict:
-    from tqdm import tqdm
-
     from data_pipelines.catalog import open_split
+    from worldsim.console import progress
     from worldsim.media.video_io import write_mp4
     from worldsim.world.codec import fit_frames, windows
     from worldsim.world.generate import Generator, SamplerConfig
     from worldsim.world.report import write_demo_page
 
     workdir, out_dir = Path(workdir), Path(out_dir)
+    gen = Generator(workdir)
+    data_dir = data_dir or gen.config.data.dir  # the dataset the run trained on
     clips_dir = out_dir / "clips"
     clips_dir.mkdir(parents=True, exist_ok=True)
-    gen = Generator(workdir)
     spec = gen.spec
-    sampler = SamplerConfig(steps=steps)
+    sampler = SamplerConfig(steps=steps, solver=solver, cfg_scale=cfg_scale)
     per_frame = spec.sample_rate // spec.fps
     source = open_split(data_dir, "validation")
     rows, first_frame_psnr = [], []
-    for i in tqdm(range(min(num_clips, len(source))), desc="demo clips", unit="clip"):
+    for i in progress(range(min(num_clips, len(source))), desc="demo clips", unit="clip"):
         record = source[i]
         caption = record["caption"].decode("utf-8")
         _, video = windows(record["video"][None], spec)  # target window [1, W, H, W, 3]
@@ -108,23 +109,3 @@ def build_demo(
     }
     (out_dir / "demo.json").write_text(json.dumps(figures, indent=1))
     return figures
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir", required=True, help="the world model's training run")
-    parser.add_argument("--data-dir", required=True, help="dataset with a validation split")
-    parser.add_argument("--out", required=True, help="folder for index.html and the clips")
-    parser.add_argument("--num-clips", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20)
-    args = parser.parse_args(argv)
-    figures = build_demo(
-        args.workdir, args.data_dir, args.out, num_clips=args.num_clips, steps=args.steps
-    )
-    print(json.dumps(figures, indent=1))
-    print(f"open {figures['page']}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -33,7 +33,7 @@ from flax import nnx
 from worldsim.diffusion import samplers
 from worldsim.world import layout as lay
 from worldsim.world.codec import Codec
-from worldsim.world.spec import WorldSpec, spec_from_config
+from worldsim.world.spec import WorldSpec
 
 # Latent frames carried from one window into the next when continuing (1 + 4 frames).
 CONTINUATION_LATENTS = 2
@@ -69,19 +69,20 @@ class Generator:
     def __init__(self, workdir: str | Path, *, use_ema: bool = True):
         from worldsim.train.config import read_config
         from worldsim.train.load import load_model
-        from worldsim.world.stages import stage_config
-        from worldsim.world.tasks import av_dit_task
+        from worldsim.world.model import make_world_model
+        from worldsim.world.settings import validate_world
 
         workdir = Path(workdir)
         self.config = read_config(workdir / "config.json")
-        self.spec: WorldSpec = spec_from_config(self.config.model)
-        self.codec = Codec.load(workdir, self.spec, self.config)
+        world = validate_world(self.config)
+        self.spec: WorldSpec = world.spec
+        self.codec = Codec.load(workdir, self.spec)
         if self.codec.stats is None:
             raise FileNotFoundError(f"{workdir}/av_dit has no latent statistics: train first")
-        stage_cfg = stage_config(self.config, "av_dit")
-        task = av_dit_task(self.spec, stage_cfg.model)
         self.model, self.step = load_model(
-            workdir / "av_dit", task.make_model, stage_cfg.train, use_ema=use_ema
+            workdir / "av_dit",
+            lambda rngs: make_world_model(world.spec, world.model, rngs),
+            use_ema=use_ema,
         )
         self._graphdef, self._state = nnx.split(self.model)
         self._compiled: dict[Any, Any] = {}

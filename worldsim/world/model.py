@@ -157,33 +157,34 @@ def world_loss(
     return loss, metrics
 
 
-def make_world_model(spec: WorldSpec, model_cfg: Any, rngs: nnx.Rngs) -> WorldModel:
-    dit_cfg, text_cfg = model_configs(spec, model_cfg)
+def make_world_model(spec: WorldSpec, model: Any, rngs: nnx.Rngs) -> WorldModel:
+    dit_cfg, text_cfg = model_configs(spec, model)
     return WorldModel(dit_cfg, text_cfg, rngs=rngs)
 
 
-def model_configs(spec: WorldSpec, model_cfg: Any) -> tuple[AVDiTConfig, TextEncoderConfig]:
-    """(transformer config, text encoder config) from `config.model`."""
+def model_configs(spec: WorldSpec, model: Any) -> tuple[AVDiTConfig, TextEncoderConfig]:
+    """(transformer config, text encoder config) from the world model's settings
+    (`worldsim.world.settings.WorldModelSettings`)."""
     from worldsim.models import av_dit
 
-    text = model_cfg.text
+    text = model.text
     text_cfg = TextEncoderConfig(
         vocab_size=spec.vocab_size,
         max_len=spec.text_len,
-        width=int(text.width),
-        depth=int(text.depth),
-        heads=int(text.heads),
+        width=text.width,
+        depth=text.depth,
+        heads=text.heads,
     )
-    if model_cfg.preset not in av_dit.PRESETS:
+    if model.preset not in av_dit.PRESETS:
         raise ValueError(
-            f"config field 'model.preset' = {model_cfg.preset!r}: not one of "
+            f"config field 'model.preset' = {model.preset!r}: not one of "
             f"{sorted(av_dit.PRESETS)}"
         )
     dit_cfg = av_dit.make_config(
-        model_cfg.preset,
+        model.preset,
         video_features=spec.video_features,
         audio_features=spec.audio_features,
-        text_width=int(text.width),
-        remat=model_cfg.remat,
+        text_width=text.width,
+        remat=model.remat,
     )
     return dit_cfg, text_cfg

@@ -13,6 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from worldsim.media.player import PLAYER_SCRIPT, PLAYER_STYLE, video_html, write_poster
+
 # Eval keys worth plotting beside the train loss, per stage.
 _EVAL_KEYS = {
     "video_vae": ("eval_psnr_ema",),
@@ -87,17 +89,22 @@ def write_demo_page(
     """index.html with one row per clip: caption, then labelled playable videos (with sound).
 
     rows: {"caption": str, "videos": [(label, relative mp4 path), ...], "note": str}
+    Each clip gets its poster frame beside it (<clip>.poster.png) and the buttons of
+    worldsim/media/player.py under the picture, where they hide nothing.
     """
     out_dir = Path(out_dir)
     parts = [
         "<!doctype html><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
+        PLAYER_STYLE,
+        PLAYER_SCRIPT,
         "<style>body{font-family:sans-serif;margin:2em}td{vertical-align:top;padding:6px}"
-        "video{width:192px;height:192px;image-rendering:pixelated;background:#000}"
+        ".player video{width:192px;height:192px}"
         ".cap{max-width:260px;font-size:13px}</style>",
         f"<h1>{html.escape(title)}</h1>",
         "<p>Each row: a validation caption; the simulator's ground truth (target window) and "
-        "the world model's samples for it. Click a video to play it with its sound.</p>",
+        "the world model's samples for it. Play a clip with its sound from the buttons below "
+        "it, or click the picture.</p>",
         "<table>",
     ]
     for row in rows:
@@ -106,10 +113,10 @@ def write_demo_page(
             cells.append(f"<br><i>{html.escape(row['note'])}</i>")
         cells.append("</td>")
         for label, src in row["videos"]:
-            cells.append(
-                f"<td><div>{html.escape(label)}</div>"
-                f"<video src='{html.escape(str(src))}' controls loop preload='metadata'></video></td>"
-            )
+            poster = Path(src).with_suffix(".poster.png")
+            write_poster(out_dir / src, out_dir / poster)
+            player = video_html(Path(src).as_posix(), poster.as_posix(), label=label)
+            cells.append(f"<td>{player}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</table>")
     if losses_png:

@@ -1,6 +1,6 @@
 """What the world model is made of, as numbers: windows, latent grids, tokens, seconds.
 
-`WorldSpec` is built once from the config (`spec_from_config`) and read by every
+`WorldSpec` is built once from the config (`worldsim.world.settings.validate_world`) and read by every
 stage (VAE training, transformer training, generation), so the three agree on
 shapes and on the shared time axis without passing the config around.
 
@@ -22,8 +22,6 @@ window, Y audio latent channels, F features per token.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
 import numpy as np
 
 
@@ -198,13 +196,3 @@ class WorldSpec:
     def previous_shot_offset_s(self) -> float:
         """Where the previous shot sits on the time axis, relative to the target start."""
         return -self.shot_offset_frames / self.fps
-
-
-def spec_from_config(model_cfg: Any) -> WorldSpec:
-    """The spec from `config.model` (fields named as in `WorldSpec`); errors name the field."""
-    kwargs = {}
-    for field in dataclasses.fields(WorldSpec):
-        if field.name in model_cfg:
-            value = model_cfg[field.name]
-            kwargs[field.name] = tuple(value) if isinstance(value, (list, tuple)) else value
-    return WorldSpec(**kwargs)

@@ -18,9 +18,8 @@ import numpy as np
 
 from worldsim.train.tasks import HostBatch, Task
 from worldsim.world.codec import fit_frames, video_to_unit, windows
-from worldsim.world.spec import WorldSpec, spec_from_config
-
-STAGES = ("video_vae", "audio_vae", "av_dit")
+from worldsim.world.settings import STAGES, WorldModelSettings
+from worldsim.world.spec import WorldSpec
 
 
 def lowered_flops(make_model, loss_fn, batch_shapes, batch_size: int) -> float:
@@ -46,12 +45,11 @@ def lowered_flops(make_model, loss_fn, batch_shapes, batch_size: int) -> float:
     return float((cost or {}).get("flops", 0.0))
 
 
-def video_vae_task(spec: WorldSpec, model_cfg: Any) -> Task:
+def video_vae_task(spec: WorldSpec, model: WorldModelSettings) -> Task:
     from worldsim.models import vae_video
 
     vae_cfg = spec.video_vae_config
-    kl_weight = float(model_cfg.video_kl_weight)
-    foreground_weight = float(model_cfg.video_foreground_weight)
+    kl_weight, foreground_weight = model.video_kl_weight, model.video_foreground_weight
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
         video = fit_frames(np.asarray(batch["video"]), spec)
@@ -85,12 +83,12 @@ def video_vae_task(spec: WorldSpec, model_cfg: Any) -> Task:
     )
 
 
-def audio_vae_task(spec: WorldSpec, model_cfg: Any) -> Task:
+def audio_vae_task(spec: WorldSpec, model: WorldModelSettings) -> Task:
     from worldsim.media.audio_features import log_mel
     from worldsim.models import vae_audio
 
     vae_cfg = spec.audio_vae_config
-    kl_weight = float(model_cfg.audio_kl_weight)
+    kl_weight = model.audio_kl_weight
     per_frame = spec.sample_rate // spec.fps
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
@@ -118,7 +116,11 @@ def audio_vae_task(spec: WorldSpec, model_cfg: Any) -> Task:
 
 
 def av_dit_task(
-    spec: WorldSpec, model_cfg: Any, codec: Any = None, *, unrolled_depth: int | None = None
+    spec: WorldSpec,
+    model: WorldModelSettings,
+    codec: Any = None,
+    *,
+    unrolled_depth: int | None = None,
 ) -> Task:
     """The transformer stage. Without a `codec` the task still compiles (dry runs, tests
     with synthetic latents) but cannot prepare pipeline batches. `unrolled_depth`: that
@@ -126,13 +128,10 @@ def av_dit_task(
     from worldsim.models import av_dit
     from worldsim.world.model import LossConfig, WorldModel, model_configs, world_loss
 
-    dit_cfg, text_cfg = model_configs(spec, model_cfg)
+    dit_cfg, text_cfg = model_configs(spec, model)
     if unrolled_depth is not None:
         dit_cfg = dataclasses.replace(dit_cfg, depth=unrolled_depth, scan_layers=False)
-    loss_cfg = LossConfig(
-        mode_probs=tuple(float(p) for p in model_cfg.context_mode_probs),
-        caption_dropout=float(model_cfg.caption_dropout),
-    )
+    loss_cfg = LossConfig(mode_probs=model.context_mode_probs, caption_dropout=model.caption_dropout)
     t, h, w = spec.video_latent_grid
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
@@ -170,7 +169,7 @@ def av_dit_task(
         batch_shapes=batch_shapes,
         flops_per_step=flops_per_step,
         tokens_per_step=lambda batch_size: batch_size * (video_tokens + audio_tokens),
-        unrolled_with_depth=lambda depth: av_dit_task(spec, model_cfg, codec, unrolled_depth=depth),
+        unrolled_with_depth=lambda depth: av_dit_task(spec, model, codec, unrolled_depth=depth),
         depth=dit_cfg.depth,
     )
 
@@ -185,18 +184,11 @@ def text_flops_per_step(text_cfg: Any, batch_size: int) -> float:
     )
 
 
-def stage_task(stage: str, config: Any, codec: Any = None) -> Task:
-    spec = spec_from_config(config.model)
+def stage_task(stage: str, spec: WorldSpec, model: WorldModelSettings, codec: Any = None) -> Task:
     if stage == "video_vae":
-        return video_vae_task(spec, config.model)
+        return video_vae_task(spec, model)
     if stage == "audio_vae":
-        return audio_vae_task(spec, config.model)
+        return audio_vae_task(spec, model)
     if stage == "av_dit":
-        return av_dit_task(spec, config.model, codec)
-    raise ValueError(f"config field 'stages.order': unknown stage {stage!r}; stages are {STAGES}")
-
-
-def world_model_task(model_cfg: Any, data_cfg: Any) -> Task:
-    """`model.kind = "world_model"` for the engine alone (dry runs): the transformer stage."""
-    del data_cfg
-    return av_dit_task(spec_from_config(model_cfg), model_cfg)
+        return av_dit_task(spec, model, codec)
+    raise ValueError(f"unknown stage {stage!r}; stages are {STAGES}")

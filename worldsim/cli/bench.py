@@ -10,25 +10,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from worldsim.cli_args import FAMILIES, add_render_flags, parse_families, render_config
+from worldsim.cli.args import (
+    HelpFormatter,
+    add_cases_dir_flag,
+    add_families_flag,
+    add_num_cases_flag,
+    add_render_flags,
+    add_sampler_flags,
+    positive_int,
+    render_config,
+)
 
 
 def cmd_bench_export(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from worldsim.bench.cases import export_cases
+    from worldsim.console import progress
 
     path = export_cases(
         args.out,
-        num_cases=args.cases,
+        num_cases=args.num_cases,
         families=args.families,
         seed=args.seed,
         condition_frames=args.condition_frames,
         config=render_config(args),
         with_ground_truth=args.with_ground_truth,
-        progress=lambda xs: tqdm(xs, desc="export", unit="case"),
+        progress=lambda xs: progress(xs, desc="export", unit="case"),
     )
-    print(f"{args.cases} cases written to {path.parent} (manifest {path.name}, prompts.csv)")
+    print(f"{args.num_cases} cases written to {path.parent} (manifest {path.name}, prompts.csv)")
     return 0
 
 
@@ -56,12 +64,12 @@ def _score_and_report(cases: str, videos: str, out: str, fit: str, title: str) -
 
 def cmd_bench_score(args: argparse.Namespace) -> int:
     return _score_and_report(
-        args.cases, args.videos, args.out, args.fit, args.title or f"{args.videos}"
+        args.cases_dir, args.videos_dir, args.out, args.fit, args.title or f"{args.videos_dir}"
     )
 
 
 def cmd_bench_run(args: argparse.Namespace) -> int:
-    """Export (unless --cases), generate a clip per case with our model, score."""
+    """Export (unless --cases-dir), generate a clip per case with our model, score."""
     from pathlib import Path
 
     from worldsim.bench.cases import export_cases
@@ -72,8 +80,10 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
         from worldsim.bench.errors import BenchError
 
         raise BenchError(f"{args.workdir}: not a `worldsim train` run directory (no config.json)")
-    out = Path(args.out)
-    cases = Path(args.cases) if args.cases else out / "cases"
+    from worldsim.train.lock import check_writable_dir
+
+    out = check_writable_dir(args.out, what="--out")
+    cases = Path(args.cases_dir) if args.cases_dir else out / "cases"
     if not (cases / "manifest.json").is_file():
         export_cases(
             cases,
@@ -101,14 +111,13 @@ def cmd_bench_reference(args: argparse.Namespace) -> int:
     """Baselines and corruptions of the ground truth, one mp4 per case that it applies to."""
     from pathlib import Path
 
-    from tqdm import tqdm
-
     from worldsim.bench import calibrate
+    from worldsim.console import progress
     from worldsim.bench.cases import load_cases
     from worldsim.media.video_io import write_mp4
 
     written = 0
-    for case in tqdm(load_cases(args.cases), desc=args.kind, unit="case"):
+    for case in progress(load_cases(args.cases_dir), desc=args.kind, unit="case"):
         if args.command_kind == "baseline":
             video, audio = calibrate.baseline(case, args.kind)
         elif calibrate.applies(case, args.kind):
@@ -126,11 +135,12 @@ BASELINES = ("freeze", "constant_velocity")
 CORRUPTIONS = ("teleport", "gravity", "remove", "audio_delay", "mute_impacts", "miss_to_make")
 
 
-def add_bench_parser(commands) -> None:
+def add_parser(commands, common: argparse.ArgumentParser) -> None:
     bench = commands.add_parser(
         "bench",
+        parents=[common],
         help="physics-consistency benchmark: export cases, score any model's clips",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
         description=(
             "A benchmark grounded in the simulator. `export` writes cases (conditioning clip "
             "with sound, caption, ground truth); a model continues each case to its full length "
@@ -141,31 +151,24 @@ def add_bench_parser(commands) -> None:
             "benchmarking another model's clips:\n"
             "  worldsim bench export --out cases            # cases/prompts.csv + cases/condition/*.mp4\n"
             "  (your model: cases/condition/<id>.mp4 + caption -> clips/<id>.mp4, whole clip from t=0)\n"
-            "  worldsim bench score --cases cases --videos clips --out report   # report.html, report.json"
+            "  worldsim bench score --cases-dir cases --videos-dir clips --out report"
         ),
     )
     sub = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
 
-    def case_flags(p, default_cases: int = 120):
-        p.add_argument(
-            "--cases",
-            type=int,
-            default=default_cases,
-            help=f"number of cases (default {default_cases})",
-        )
-        p.add_argument(
-            "--families",
-            type=parse_families,
-            default=FAMILIES,
-            help=f"subset of: {', '.join(FAMILIES)}",
-        )
+    def subcommand(name: str, **kwargs):
+        return sub.add_parser(name, parents=[common], formatter_class=HelpFormatter, **kwargs)
+
+    def case_flags(p, default_cases: int):
+        add_num_cases_flag(p, default_cases)
+        add_families_flag(p)
         p.add_argument("--seed", type=int, default=0, help="seed; same seed => same cases")
         p.add_argument(
-            "--condition-frames", type=int, default=5, help="frames given to the model (default 5)"
+            "--condition-frames", type=positive_int, default=5, help="frames given to the model"
         )
         add_render_flags(p)
 
-    export = sub.add_parser(
+    export = subcommand(
         "export",
         help="write benchmark cases",
         description=(
@@ -175,14 +178,14 @@ def add_bench_parser(commands) -> None:
             "and manifest.json list them."
         ),
     )
-    export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--out", required=True, help="output folder (the cases folder)")
     export.add_argument(
         "--with-ground-truth", action="store_true", help="also write the simulator's full clips"
     )
-    case_flags(export)
+    case_flags(export, 120)
     export.set_defaults(handler=cmd_bench_export)
 
-    score = sub.add_parser(
+    score = subcommand(
         "score",
         help="score a folder of clips named <id>.mp4",
         description=(
@@ -191,37 +194,29 @@ def add_bench_parser(commands) -> None:
             "OUT/report.json and a self-contained OUT/report.html."
         ),
     )
-    score.add_argument("--cases", required=True, help="folder written by `bench export`")
-    score.add_argument("--videos", required=True, help="folder of <id>.mp4 clips")
+    add_cases_dir_flag(score, required=True, help="folder written by `bench export`")
+    score.add_argument("--videos-dir", required=True, metavar="CLIPS", help="folder of <id>.mp4 clips")
     score.add_argument("--out", required=True, help="report folder")
     score.add_argument(
         "--fit",
         choices=("stretch", "crop"),
         default="stretch",
-        help="clips of another aspect ratio: stretch to the case's frame (default) or centre-crop",
+        help="clips of another aspect ratio: stretch to the case's frame or centre-crop",
     )
     score.add_argument("--title", help="report title (default: the clips folder)")
     score.set_defaults(handler=cmd_bench_score)
 
-    run = sub.add_parser(
+    run = subcommand(
         "run",
         help="export, generate with a worldsim model, and score",
         description="Generate every case with the world model in --workdir, then score it.",
     )
     run.add_argument("--workdir", required=True, help="run directory of `worldsim train`")
     run.add_argument("--out", required=True, help="report folder (cases/ and videos/ go inside)")
-    run.add_argument(
-        "--cases-dir", dest="cases", help="existing cases (default: export to OUT/cases)"
-    )
-    run.add_argument("--num-cases", type=int, default=24, help="cases to export (default 24)")
-    run.add_argument("--families", type=parse_families, default=FAMILIES)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--condition-frames", type=int, default=5)
-    run.add_argument("--steps", type=int, default=20, help="ODE steps")
-    run.add_argument("--solver", choices=("euler", "heun"), default="heun")
-    run.add_argument("--cfg-scale", type=float, default=3.0)
-    run.add_argument("--batch-size", type=int, default=8, help="cases per sampler call")
-    add_render_flags(run)
+    add_cases_dir_flag(run, required=False, help="existing cases (default: export to OUT/cases)")
+    case_flags(run, 24)
+    add_sampler_flags(run)
+    run.add_argument("--batch-size", type=positive_int, default=8, help="cases per sampler call")
     run.set_defaults(handler=cmd_bench_run)
 
     for name, kinds, what in (
@@ -236,8 +231,8 @@ def add_bench_parser(commands) -> None:
             "the ground truth with one thing wrong (for calibrating metrics)",
         ),
     ):
-        p = sub.add_parser(name, help=what, description=what)
-        p.add_argument("--cases", required=True, help="folder written by `bench export`")
+        p = subcommand(name, help=what, description=what)
+        add_cases_dir_flag(p, required=True, help="folder written by `bench export`")
         p.add_argument("--kind", required=True, choices=kinds)
         p.add_argument("--out", required=True, help="folder for <id>.mp4 clips")
         p.set_defaults(handler=cmd_bench_reference, command_kind=name)

@@ -1,0 +1,84 @@
+"""`worldsim` command line: one module per command, thin wrappers over importable functions.
+
+    worldsim data build physics_clips --out DIR [--num-clips N] [--seed S] [--families ...]
+    worldsim data build video_folder --src FOLDER --out DIR
+    worldsim data show DIR --split SPLIT --index I --out FILE.mp4
+    worldsim data stats DIR
+    worldsim data tokenizer DIR [--vocab-size N]
+    worldsim train --config experiments/NAME.py[:ARG] --workdir DIR [--config.a.b=V ...]
+    worldsim train --config experiments/NAME.py --dry-run --topology v5p-512
+    worldsim generate --workdir RUN --prompt "..." [--seconds S] [--init-video F --init-frames K]
+                      [--reference F] [--previous-shot F] [--num-samples N] --out OUT.mp4
+    worldsim demo --workdir RUN [--out DIR]
+    worldsim bench export --out CASES [--num-cases N] [--families ...] [--seed S]
+    worldsim bench score --cases-dir CASES --videos-dir CLIPS --out REPORT
+    worldsim bench run --workdir RUN --out REPORT [--cases-dir CASES] [--num-cases N]
+    worldsim bench baseline|corrupt --cases-dir CASES --kind KIND --out CLIPS
+
+One vocabulary of flags: a run is `--workdir`, a folder of cases `--cases-dir`, a count
+`--num-*`, what is written `--out`. Nothing heavy (JAX, TFDS, grain, imageio) is
+imported before the arguments are parsed, so `--help` returns at once. Errors the user
+can act on print one line on stderr and exit with status 2 (`--verbose` adds the
+traceback); an interrupted `train` exits 128 + the signal number (130, 143).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from worldsim.cli import bench, data, demo, generate, train
+from worldsim.cli.args import FAMILIES, common_parser  # noqa: F401 (FAMILIES: checked in tests)
+from worldsim.cli.bench import BASELINES, CORRUPTIONS  # noqa: F401 (checked in tests)
+
+COMMANDS = (data, train, generate, demo, bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="worldsim",
+        description=(
+            "worldsim: a physics-aware audio-video world simulator "
+            "(data, train, generate, demo, bench)."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_parser()
+    for module in COMMANDS:
+        module.add_parser(commands, common)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions whose message is for the user (imported only once something failed)."""
+    errors: list[type[BaseException]] = [FileNotFoundError, NotADirectoryError, PermissionError]
+    from worldsim.errors import WorldsimError
+
+    errors.append(WorldsimError)
+    if "worldsim.train.settings" in sys.modules:
+        errors.append(sys.modules["worldsim.train.settings"].ConfigError)
+    if "worldsim.media.video_io" in sys.modules:
+        errors.append(sys.modules["worldsim.media.video_io"].MediaError)
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    verbose = "--verbose" in argv
+    try:
+        args = train.parse(parser, argv) if argv[:1] == ["train"] else parser.parse_args(argv)
+        return args.handler(args)
+    except Exception as error:
+        if not isinstance(error, (*_user_errors(), ValueError, KeyError, OSError)):
+            raise  # a bug: keep its traceback
+        if verbose:
+            traceback.print_exc()
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        if isinstance(error, OSError) and error.filename and error.strerror:
+            message = f"{error.filename}: {error.strerror}"
+        lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+        print(f"worldsim: error: {' '.join(lines)}", file=sys.stderr)
+        return 2

@@ -1,0 +1,55 @@
+"""The world model: video VAE, audio VAE and the joint audio-video transformer, in stages.
+
+Its settings and defaults live with it (`worldsim.world.settings`); training runs the
+stages in order (`worldsim.world.stages.train_world`), each an engine run. A dry run
+sizes the transformer stage, the one that grows with the pod.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from worldsim.train.tasks import Task
+from worldsim.world.settings import MOVED_FIELDS, stage_config, validate_world, world_config
+
+__all__ = ["MOVED_FIELDS", "defaults", "dry_run_task", "train", "validate"]
+
+defaults = world_config
+
+
+def validate(config: Any, num_devices: int | None = None):
+    return validate_world(config, num_devices)
+
+
+def dry_run_task(config: Any) -> tuple[Any, Task]:
+    from worldsim.world.tasks import av_dit_task
+
+    world = validate_world(config)
+    return stage_config(config, "av_dit"), av_dit_task(world.spec, world.model)
+
+
+def train(
+    config: Any,
+    workdir: str | Path,
+    *,
+    data_dir: str,
+    stop_at: int | None = None,
+    verbose: bool = False,
+):
+    from worldsim.world.stages import train_world
+
+    return train_world(config, workdir, data_dir=data_dir, stop_at=stop_at, verbose=verbose)
+
+
+def ensure_data(config: Any) -> str:
+    """The dataset directory of `config` (simulated there first if missing): resolved once."""
+    from worldsim.train import inputs
+
+    run = _run_settings(config)
+    return inputs.ensure_dataset(run.data, run.seed)
+
+
+def _run_settings(config: Any):
+    world = validate_world(config)
+    return world.runs[world.stages.names[0]]  # data fields are the same for every stage
