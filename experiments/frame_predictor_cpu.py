@@ -18,8 +18,8 @@ Variants through the config argument:
 Any field can be overridden: `--config.train.steps=200 --config.data.augment=false`.
 """
 
-from worldsim.train.config import parse_arg
 from worldsim.recipes.frame_predictor import defaults
+from worldsim.train.config import parse_arg
 
 
 def get_config(arg=None):

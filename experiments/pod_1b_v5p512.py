@@ -13,8 +13,8 @@ up the TPU environment; or pass --coordinator/--num-processes/--process-id).
 Differs from experiments/frame_predictor_cpu.py only in numbers and the mesh.
 """
 
-from worldsim.train.config import parse_arg
 from worldsim.recipes.frame_predictor import defaults
+from worldsim.train.config import parse_arg
 
 
 def get_config(arg=None):

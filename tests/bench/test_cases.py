@@ -78,7 +78,7 @@ def test_a_folder_without_manifest_or_of_another_version_is_a_clear_error(tmp_pa
 
 
 def test_bad_export_arguments_name_the_flag(tmp_path):
-    with pytest.raises(ValueError, match="--cases"):
+    with pytest.raises(ValueError, match="num_cases"):
         cases_lib.export_cases(tmp_path, num_cases=0)
     with pytest.raises(ValueError, match="--condition-frames"):
         cases_lib.export_cases(tmp_path, num_cases=1, condition_frames=32)

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from worldsim import cli
-from worldsim.train.config import load_config
 from worldsim.recipes import dry_run_task
+from worldsim.train.config import load_config
 from worldsim.train.dry_run import dry_run as engine_dry_run
 
 
 def dry_run(config, topology, **kwargs):
     return engine_dry_run(*dry_run_task(config), topology, **kwargs)
+
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "experiments/frame_predictor_cpu.py")
@@ -63,8 +64,8 @@ def test_1b_pod_config_fits_v5p_512_with_fsdp_sharded_state(capsys):
 
     from worldsim.parallel import make_mesh, rules_from_config
     from worldsim.parallel.topology import parse_slice, topology_devices
-    from worldsim.train.step import abstract_train_state
     from worldsim.train.settings import validate
+    from worldsim.train.step import abstract_train_state
     from worldsim.train.trainer import make_tx
 
     config, _ = load_config(["--config", POD])

@@ -124,7 +124,10 @@ def test_kill_9_twice_then_resume_matches_uninterrupted_run(tmp_path, data_dir, 
     assert len({r["batch_crc"] for r in resumed.values()}) > STEPS // 2
 
 
-def test_sigterm_saves_and_the_next_run_resumes_there(tmp_path, data_dir, uninterrupted):
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_saves_exits_nonzero_and_the_next_run_resumes_there(
+    tmp_path, data_dir, uninterrupted, signum, status
+):
     workdir = tmp_path / "term"
     command = _command(workdir, data_dir)
     process = subprocess.Popen(
@@ -133,10 +136,17 @@ def test_sigterm_saves_and_the_next_run_resumes_there(tmp_path, data_dir, uninte
     deadline = time.monotonic() + 300
     while _logged_steps(workdir) < 5 and time.monotonic() < deadline:
         time.sleep(0.01)
-    process.send_signal(signal.SIGTERM)
+    # A second run on a workdir in use is refused at once, naming who holds it.
+    second = subprocess.run(command, env=child_env(), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2, second.stderr[-3000:]
+    refusal = second.stderr.strip().splitlines()
+    assert len(refusal) == 1 and f"in use by pid {process.pid}" in refusal[0], refusal
+    process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
-    assert process.returncode == 0, output[-3000:]
-    assert "received SIGTERM" in output and "checkpoint saved" in output
+    name = signal.Signals(signum).name
+    assert process.returncode == status, output[-3000:]  # a scheduler can tell
+    assert f"received {name}" in output and f"stopped by {name}" in output
+    assert "checkpoint saved" in output
     stopped_at = max(_records(workdir))
     assert 5 <= stopped_at < STEPS
     steps = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from worldsim import cli
+from worldsim.recipes import train_from_config as train
 from worldsim.train.config import load_config
 from worldsim.train.optim import TooManyBadSteps
-from worldsim.recipes import train_from_config as train
 
 # A failed orbax restore (the corruption test) leaves read coroutines behind.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

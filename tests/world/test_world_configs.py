@@ -17,11 +17,12 @@ import pytest
 from worldsim.models import av_dit
 from worldsim.parallel import MESH_AXES, resolve_mesh_shape
 from worldsim.parallel.topology import parse_slice
-from worldsim.train.config import load_config, validate
+from worldsim.recipes import moved_fields
+from worldsim.train.config import load_config
+from worldsim.train.settings import ConfigError
 from worldsim.world.model import model_configs
-from worldsim.world.spec import spec_from_config
-from worldsim.world.stages import stage_config, stage_order
-from worldsim.world.tasks import STAGES, stage_task
+from worldsim.world.settings import STAGES, validate_world
+from worldsim.world.tasks import stage_task
 
 REPO = Path(__file__).resolve().parents[2]
 WORLD_CONFIGS = sorted(REPO.glob("experiments/wm_*.py")) + [REPO / "experiments/tiny_cpu.py"]
@@ -53,16 +54,16 @@ def test_the_pod_configs_are_found():
 def test_config_loads_validates_and_builds_its_spec(path):
     config = _load(path)
     assert config.model.kind == "world_model"
-    validate(config)
-    spec = spec_from_config(config.model)  # window, latent grid and patch agree
+    world = validate_world(config)
+    spec = world.spec  # window, latent grid and patch agree
     assert spec.video_tokens > 0 and spec.audio_tokens > 0
     assert spec.clip_frames <= 32  # the physics clips are 2 s at 16 fps
-    dit_cfg, text_cfg = model_configs(spec, config.model)
+    dit_cfg, text_cfg = model_configs(spec, world.model)
     assert dit_cfg.text_width == text_cfg.width
-    for stage in stage_order(config):
-        staged = stage_config(config, stage)
-        validate(staged)
-        assert stage_task(stage, staged).name == stage
+    for stage, run in world.runs.items():
+        assert run.train.steps == config.stages[stage].steps  # the stage's own numbers
+        assert run.data.batch_size == config.stages[stage].batch_size
+        assert stage_task(stage, spec, world.model).name == stage
 
 
 @pytest.mark.parametrize(
@@ -79,9 +80,8 @@ def test_bigger_configs_use_the_clips_real_size_and_bf16(path):
     "path", [p for p in WORLD_CONFIGS if p.name != "tiny_cpu.py"], ids=lambda p: p.name
 )
 def test_docstring_parameter_count_is_the_models(path):
-    config = _load(path)
-    spec = spec_from_config(config.model)
-    dit_cfg, _ = model_configs(spec, config.model)
+    world = validate_world(_load(path))
+    dit_cfg, _ = model_configs(world.spec, world.model)
     match = re.search(r"AVDiT\s+([\d,]+)\s+params", _docstring(path))
     assert match, f"{path.name}: the docstring states no 'AVDiT N params'"
     stated = int(match.group(1).replace(",", ""))
@@ -92,14 +92,14 @@ def test_docstring_parameter_count_is_the_models(path):
 def test_every_stage_batch_splits_over_the_data_parallel_axes(path):
     config = _load(path)
     chips = parse_slice(_topology(path)).num_chips
-    validate(config, num_devices=chips)
+    world = validate_world(config, num_devices=chips)
     sizes = dict(zip(MESH_AXES, resolve_mesh_shape(dict(config.mesh), chips), strict=True))
     data_parallel = sizes["data"] * sizes["fsdp"]  # the `batch` rule: ("data", "fsdp")
     for stage in STAGES:
         batch = int(config.stages[stage].batch_size)
         assert batch % data_parallel == 0, f"stages.{stage}.batch_size {batch} on {data_parallel}"
     # The transformer's sharded axes divide evenly over the tensor axis.
-    dit_cfg, text_cfg = model_configs(spec_from_config(config.model), config.model)
+    dit_cfg, text_cfg = model_configs(world.spec, world.model)
     for what in (dit_cfg.heads, dit_cfg.mlp_width, text_cfg.heads, text_cfg.mlp_width):
         assert what % sizes["tensor"] == 0
 
@@ -115,3 +115,36 @@ def test_mesh_maps_onto_the_slices_torus(path):
     spec = parse_slice(_topology(path))
     mesh = make_mesh(dict(config.mesh), devices=topology_devices(spec))
     assert mesh.size == spec.num_chips
+
+
+TINY = REPO / "experiments/tiny_cpu.py"
+
+
+def test_engine_fields_the_stages_set_are_refused_with_the_field_to_use():
+    """`--config.train.steps` on the world model used to be ignored silently (stages win)."""
+    with pytest.raises(ConfigError, match=r"'train\.steps' is not read .*stages\.av_dit\.steps"):
+        load_config(["--config", str(TINY), "--config.train.steps=2"], moved_fields=moved_fields)
+    # An experiment file that sets one is refused too, naming the field to use.
+    config = _load(TINY)
+    config.unlock()
+    config.data.batch_size = 4
+    with pytest.raises(ConfigError, match=r"'data\.batch_size' is not read .*stages\.<stage>"):
+        validate_world(config)
+    # What a stage reads is its own: an override of the stage field reaches the run.
+    config = load_config(["--config", str(TINY), "--config.stages.av_dit.steps=70"])[0]
+    assert validate_world(config).runs["av_dit"].train.steps == 70
+
+
+def test_settings_are_typed_and_checked_once():
+    config = load_config(["--config", str(TINY), "--config.model.video_kl_weight=0"])[0]
+    world = validate_world(config)
+    assert isinstance(world.model.video_kl_weight, float)  # an int 0 widened, not cast at use
+    assert isinstance(world.runs["av_dit"].train.warmup_steps, int)
+    with pytest.raises(ConfigError, match=r"'model\.caption_dropout' = 1\.5"):
+        validate_world(
+            load_config(["--config", str(TINY), "--config.model.caption_dropout=1.5"])[0]
+        )
+    with pytest.raises(ConfigError, match=r"'stages\.order'"):
+        validate_world(
+            load_config(["--config", str(TINY), "--config.stages.order=av_dit,video_vae"])[0]
+        )

@@ -32,10 +32,10 @@ def _config(data_dir: Path, *flags: str):
 
 @pytest.fixture(scope="module")
 def world_run(tmp_path_factory, data_dir) -> Path:
-    from worldsim.world.stages import train_world
+    from worldsim.recipes import train_from_config
 
     workdir = tmp_path_factory.mktemp("world") / "run"
-    result = train_world(_config(data_dir), workdir)
+    result = train_from_config(_config(data_dir), workdir)
     assert result.status == "done"
     return workdir
 
@@ -59,10 +59,10 @@ def test_stages_write_their_runs(world_run, data_dir):
     assert any("eval_psnr_ema" in r for r in rows)
 
     # A second call finds every stage finished and trains nothing.
-    from worldsim.world.stages import train_world
+    from worldsim.recipes import train_from_config
 
     before = (world_run / "av_dit/metrics.jsonl").read_text()
-    assert train_world(_config(data_dir), world_run).status == "done"
+    assert train_from_config(_config(data_dir), world_run).status == "done"
     assert (world_run / "av_dit/metrics.jsonl").read_text() == before
 
 
@@ -146,6 +146,7 @@ def test_transformer_stage_on_8_devices_matches_1_device(world_run, data_dir, tm
     cmd = [sys.executable, "-m", "worldsim.cli", "train", "--config", SMOKE]
     cmd += ["--workdir", str(workdir), f"--config.data.dir={data_dir}"]
     cmd += ["--config.stages.order=av_dit", "--config.mesh.fsdp=2", "--config.mesh.tensor=2"]
+    cmd += ["--verbose"]  # the sharding table
     done = subprocess.run(cmd, env=child_env(8), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "mesh {'data': 2, 'fsdp': 2, 'tensor': 2, 'sequence': 1} on 8 cpu" in done.stdout
@@ -176,3 +177,94 @@ def test_bench_run_continues_every_case_and_scores_it(world_run, tmp_path):
     frames, fps = read_video(clips[0])
     assert len(frames) == 32 and fps == 16  # the case's 2 s at the model's frame rate
     assert (out / "report.html").stat().st_size > 0
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under `root` with its size and mtime: what "unchanged" means."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.fixture
+def no_model_loading(monkeypatch):
+    """Fails the test if the world model is loaded: argument checks must come first."""
+    from worldsim.world import generate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(generate.Generator, "__init__", refuse)
+
+
+def test_generate_checks_every_argument_before_loading_the_model(
+    world_run, data_dir, tmp_path, capsys, no_model_loading
+):
+    from data_pipelines.catalog import open_split
+    from worldsim.cli import main
+    from worldsim.media.video_io import write_mp4
+
+    record = open_split(data_dir, "validation")[0]
+    clip = tmp_path / "clip.mp4"  # 32 frames at 16 fps
+    write_mp4(clip, record["video"], record["audio"], 16, 16_000)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video\n")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    out = str(tmp_path / "o.mp4")
+    base = ["generate", "--workdir", str(world_run), "--prompt", "a ball", "--out", out]
+    long_prompt = " ".join(["a red ball bounces off the left wall and then the floor"] * 4)
+    probes = [
+        (["--seconds", "0"], "--seconds must be > 0"),
+        (["--seconds", "-1"], "--seconds must be > 0"),
+        (["--init-frames", "5"], "--init-frames needs --init-video"),
+        (["--init-video", str(clip), "--init-frames", "500"], "has only 32 frames"),
+        (["--reference", str(tmp_path / "missing.mp4")], "--reference"),
+        (["--init-video", str(notes), "--init-frames", "2"], "notes.txt"),
+        (["--prompts-file", str(empty)], "has no prompts"),
+        (["--prompt", long_prompt], "tokens; the model's text window is 24"),
+    ]
+    for extra, message in probes:
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (extra, err)
+        assert "Traceback" not in err[0]
+    # An output folder that cannot be written (even root cannot write under /sys).
+    assert main([*base[:-1], "/sys/worldsim-test/o.mp4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "/sys/worldsim-test" in err[0], err
+    assert not Path(out).exists()
+
+
+def test_reading_a_run_never_changes_it(world_run, tmp_path, capsys):
+    """generate on a run whose newest checkpoint is unreadable: skipped in memory, not moved."""
+    from worldsim.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(world_run, run)
+    newest = max(int(p.name) for p in (run / "av_dit/checkpoints").iterdir() if p.name.isdigit())
+    for f in (run / f"av_dit/checkpoints/{newest}/ema").rglob("*"):
+        if f.is_file() and f.stat().st_size > 0 and "d" in f.parts:
+            f.write_bytes(b"garbage")
+    before = _tree(run)
+    out = tmp_path / "out.mp4"
+    argv = ["generate", "--workdir", str(run), "--prompt", "a ball", "--steps", "2"]
+    with pytest.warns(RuntimeWarning, match=f"step {newest} .* unreadable .* skipping it"):
+        assert main([*argv, "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert _tree(run) == before  # nothing moved, nothing written
+    assert not (run / "av_dit/checkpoints.unreadable").exists()
+
+
+def test_demo_command_reads_the_data_dir_from_the_run(world_run, tmp_path):
+    from worldsim.cli import main
+
+    before = _tree(world_run)
+    out = tmp_path / "demo"
+    argv = ["demo", "--workdir", str(world_run), "--out", str(out), "--num-clips", "1"]
+    assert main([*argv, "--steps", "2"]) == 0
+    assert (out / "index.html").stat().st_size > 0
+    figures = json.loads((out / "demo.json").read_text())
+    assert figures["page"].endswith("index.html")
+    assert _tree(world_run) == before

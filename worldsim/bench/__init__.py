@@ -1,7 +1,7 @@
 """The physics-consistency benchmark: cases from the simulator, scoring of any model's clips.
 
     worldsim bench export --out CASES            # conditioning clips + captions + ground truth
-    worldsim bench score --cases CASES --videos CLIPS --out REPORT
+    worldsim bench score --cases-dir CASES --videos-dir CLIPS --out REPORT
     worldsim bench run --workdir RUN --out REPORT   # export, generate with our model, score
 
 bench/ reads files and imports no model code, so it judges any model's clips. It uses the

@@ -1,7 +1,7 @@
 """Reference clips that tell what the benchmark's numbers mean: baselines and corruptions.
 
-    worldsim bench baseline --cases DIR --kind freeze --out VIDEOS
-    worldsim bench corrupt --cases DIR --kind teleport --out VIDEOS
+    worldsim bench baseline --cases-dir DIR --kind freeze --out VIDEOS
+    worldsim bench corrupt --cases-dir DIR --kind teleport --out VIDEOS
 
 Baselines (what a model that learned nothing would produce from the conditioning):
 - `freeze`: the last conditioning frame held to the end;

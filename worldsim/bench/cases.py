@@ -1,6 +1,6 @@
 """Benchmark cases: the simulator's clips cut into a conditioning part and a ground truth.
 
-    worldsim bench export --out DIR [--cases N] [--families ...] [--seed S]
+    worldsim bench export --out DIR [--num-cases N] [--families ...] [--seed S]
 
 A case is one simulated clip. A model under test receives its first K frames (an mp4
 with their sound) and its caption, and must continue the clip to its full length; the
@@ -64,7 +64,7 @@ class CaseSpec:
 def case_specs(num_cases: int, families: Sequence[str], seed: int) -> list[CaseSpec]:
     """The cases of an export: families round-robin, then KINDS within each family."""
     if num_cases < 1:
-        raise ValueError(f"--cases must be >= 1, got {num_cases}")
+        raise ValueError(f"num_cases must be >= 1, got {num_cases}")
     for family in families:
         families_lib.get_family(family)  # raises on an unknown name
     specs = []

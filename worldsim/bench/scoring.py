@@ -1,6 +1,6 @@
 """Score clips against cases: one clip in memory, or a folder of mp4 files.
 
-    worldsim bench score --cases DIR --videos DIR --out REPORT_DIR
+    worldsim bench score --cases-dir DIR --videos-dir DIR --out REPORT_DIR
 
 A submitted clip is decoded at the case's resolution (ffmpeg area resampling; `fit`
 decides between stretching and centre-cropping another aspect ratio) and its native
@@ -103,9 +103,8 @@ def score_folder(
 ) -> tuple[list[CaseResult], dict]:
     """Score every case of the manifest against VIDEOS/<id>.mp4; missing, unreadable
     and failing clips are counted (and score 0), never a crash."""
-    from worldsim.console import progress as progress_bar
-
     from worldsim.bench.errors import BenchError
+    from worldsim.console import progress as progress_bar
     from worldsim.media.video_io import MediaError
 
     videos_dir = Path(videos_dir)

@@ -112,8 +112,8 @@ def cmd_bench_reference(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from worldsim.bench import calibrate
-    from worldsim.console import progress
     from worldsim.bench.cases import load_cases
+    from worldsim.console import progress
     from worldsim.media.video_io import write_mp4
 
     written = 0
@@ -195,7 +195,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         ),
     )
     add_cases_dir_flag(score, required=True, help="folder written by `bench export`")
-    score.add_argument("--videos-dir", required=True, metavar="CLIPS", help="folder of <id>.mp4 clips")
+    score.add_argument(
+        "--videos-dir", required=True, metavar="CLIPS", help="folder of <id>.mp4 clips"
+    )
     score.add_argument("--out", required=True, help="report folder")
     score.add_argument(
         "--fit",

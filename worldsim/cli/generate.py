@@ -59,7 +59,9 @@ def _run_facts(workdir: Path) -> dict:
         raise GenerateError(f"--workdir {workdir}: not a `worldsim train` run (no config.json)")
     facts = json.loads(config.read_text())
     if facts.get("model", {}).get("kind") != "world_model":
-        raise GenerateError(f"--workdir {workdir}: not a world-model run (model.kind is not world_model)")
+        raise GenerateError(
+            f"--workdir {workdir}: not a world-model run (model.kind is not world_model)"
+        )
     if not (workdir / "av_dit" / "checkpoints").is_dir():
         raise GenerateError(f"--workdir {workdir}: the transformer stage has no checkpoint yet")
     return facts
@@ -79,7 +81,7 @@ def _media_frames(flag: str, path: str, fps: int, size: int) -> int:
 
 
 def check_prompt_lengths(prompts: list[str], tokenizer, text_len: int, truncate: bool) -> None:
-    for i, (prompt, n) in enumerate(zip(prompts, tokenizer.lengths(prompts)), start=1):
+    for i, n in enumerate(tokenizer.lengths(prompts), start=1):
         if n > text_len and not truncate:
             raise GenerateError(
                 f"prompt {i} has {n} tokens; the model's text window is {text_len} "
@@ -95,13 +97,20 @@ def check_arguments(args: argparse.Namespace) -> tuple[list[str], list[list[Path
     if args.seconds is not None and not args.seconds > 0:
         raise GenerateError(f"--seconds must be > 0, got {args.seconds}")
     given = [
-        f for f, v in (("--init-video", args.init_video), ("--reference", args.reference),
-                       ("--previous-shot", args.previous_shot)) if v
+        f
+        for f, v in (
+            ("--init-video", args.init_video),
+            ("--reference", args.reference),
+            ("--previous-shot", args.previous_shot),
+        )
+        if v
     ]
     if len(given) > 1:
         raise GenerateError(f"give at most one of {', '.join(given)} per generation")
     if args.init_frames and not args.init_video:
-        raise GenerateError("--init-frames needs --init-video (the clip whose first frames to keep)")
+        raise GenerateError(
+            "--init-frames needs --init-video (the clip whose first frames to keep)"
+        )
     if args.init_video and args.init_frames < 1:
         raise GenerateError("--init-video needs --init-frames K >= 1")
     prompts = read_prompts(args)

@@ -1,7 +1,7 @@
 """`worldsim train`: one dispatch from the config to its recipe, the dataset resolved once.
 
-    config -> recipe (worldsim.recipes.<model.kind>) -> settings checked -> workdir checked
-           and locked -> dataset resolved -> recipe.train(config, workdir, data_dir=...)
+config -> recipe (worldsim.recipes.<model.kind>) -> settings checked -> workdir checked
+       and locked -> dataset resolved -> recipe.train(config, workdir, data_dir=...)
 """
 
 from __future__ import annotations

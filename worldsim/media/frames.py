@@ -16,5 +16,7 @@ def downsample_frames(video: np.ndarray, frame_size: int) -> np.ndarray:
     f = h // frame_size
     if f == 1:
         return video
-    pooled = video.reshape(b, t, frame_size, f, frame_size, f, c).mean(axis=(3, 5))  # [B,T,S,f,S,f,3]
+    pooled = video.reshape(b, t, frame_size, f, frame_size, f, c).mean(
+        axis=(3, 5)
+    )  # [B,T,S,f,S,f,3]
     return np.round(pooled).astype(np.uint8)  # [B, T, S, S, 3]

@@ -58,7 +58,9 @@ def validate(config: Any, num_devices: int | None = None) -> tuple[RunSettings, 
         errors += [line.strip() for line in str(e).splitlines()[1:]]
         run = None
     if model is not None and model.preset not in fp.PRESETS:
-        errors.append(f"config field 'model.preset' = {model.preset!r}: not one of {sorted(fp.PRESETS)}")
+        errors.append(
+            f"config field 'model.preset' = {model.preset!r}: not one of {sorted(fp.PRESETS)}"
+        )
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
     return run, model
@@ -112,7 +114,14 @@ def dry_run_task(config: Any) -> tuple[Any, Task]:
     return config, make_task(model)
 
 
-def train(config: Any, workdir: str | Path, *, data_dir: str, stop_at: int | None = None, verbose: bool = False):
+def train(
+    config: Any,
+    workdir: str | Path,
+    *,
+    data_dir: str,
+    stop_at: int | None = None,
+    verbose: bool = False,
+):
     from worldsim.train.trainer import train as engine_train
 
     _, model = validate(config)

@@ -106,7 +106,9 @@ class RunSettings:
     mesh: dict = field(dict(data=-1, fsdp=1, tensor=1, sequence=1))
     # Logical -> mesh axis rules, in priority order (tuples, so they can be overridden).
     rules: tuple = field(tuple((name, axes) for name, axes in DEFAULT_RULES))
-    init_from: str = field("")  # a checkpoint directory to start from (params + EMA, fresh optimizer)
+    init_from: str = field(
+        ""
+    )  # a checkpoint directory to start from (params + EMA, fresh optimizer)
     data: DataSettings = field(DataSettings())
     train: TrainSettings = field(TrainSettings())
     checkpoint: CheckpointSettings = field(CheckpointSettings())
@@ -192,7 +194,9 @@ def _typed(path: str, value: Any, kind: Any) -> Any:
             if len(args) == 2 and args[1] is Ellipsis:
                 return tuple(_typed(f"{path}[{i}]", v, args[0]) for i, v in enumerate(value))
             if args and len(args) == len(value):
-                return tuple(_typed(f"{path}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+                return tuple(
+                    _typed(f"{path}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args))
+                )
             if not args:
                 return tuple(value)
     else:

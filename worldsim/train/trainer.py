@@ -46,9 +46,9 @@ from worldsim.parallel import (
 from worldsim.train import inputs
 from worldsim.train.checkpoint import Checkpointer
 from worldsim.train.config import save_config
-from worldsim.train.settings import RunSettings, TrainSettings, validate
 from worldsim.train.metrics import MetricsWriter, format_progress, peak_flops, plot_metrics
 from worldsim.train.optim import TooManyBadSteps, make_optimizer, make_schedule
+from worldsim.train.settings import RunSettings, TrainSettings, validate
 from worldsim.train.step import (
     StepConfig,
     abstract_train_state,
@@ -131,9 +131,7 @@ def load_or_init(
     if restored is not None:
         step, state = restored
         return state, step, f"resumed from step {step} in {ckpt.directory}"
-    state = sharded_init(
-        task.make_model, tx, settings.seed, settings.train.param_dtype, shardings
-    )
+    state = sharded_init(task.make_model, tx, settings.seed, settings.train.param_dtype, shardings)
     if settings.init_from:
         model_items = ("params", "rest", "ema")
         with Checkpointer(Path(settings.init_from), read_only=True) as source:
@@ -376,9 +374,7 @@ def train(
         if status == "interrupted" or step < total_steps:
             status = "interrupted"
             why = f" by {signal.Signals(stop.signum).name}" if stop.signum else ""
-            log(
-                f"stopped{why} at step {step}; checkpoint saved. Run the same command to resume."
-            )
+            log(f"stopped{why} at step {step}; checkpoint saved. Run the same command to resume.")
         else:
             log(f"done: {step} steps; checkpoints in {ckpt.directory}, curves in metrics.png")
         return TrainResult(step=step, status=status, signal=stop.signum)

@@ -27,7 +27,6 @@ def generate_cases(
 ) -> list[Path]:
     """Write VIDEOS/<id>.mp4 for every case; a case already written is kept (resumable)."""
     from worldsim.console import progress
-
     from worldsim.media.video_io import write_mp4
 
     cases_dir, videos_dir = Path(cases_dir), Path(videos_dir)
@@ -41,7 +40,9 @@ def generate_cases(
     gen = Generator(workdir, use_ema=use_ema)
     videos_dir.mkdir(parents=True, exist_ok=True)
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    with progress(total=len(batches) * gen.windows_for(seconds), desc="generate", unit="window") as bar:
+    with progress(
+        total=len(batches) * gen.windows_for(seconds), desc="generate", unit="window"
+    ) as bar:
         for b, batch in enumerate(batches):
             contexts = [
                 gen.context(init_video=str(cases_dir / c["condition"]), init_frames=k)

@@ -22,6 +22,7 @@ window, Y audio latent channels, F features per token.
 from __future__ import annotations
 
 import dataclasses
+
 import numpy as np
 
 

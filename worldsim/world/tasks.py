@@ -131,7 +131,9 @@ def av_dit_task(
     dit_cfg, text_cfg = model_configs(spec, model)
     if unrolled_depth is not None:
         dit_cfg = dataclasses.replace(dit_cfg, depth=unrolled_depth, scan_layers=False)
-    loss_cfg = LossConfig(mode_probs=model.context_mode_probs, caption_dropout=model.caption_dropout)
+    loss_cfg = LossConfig(
+        mode_probs=model.context_mode_probs, caption_dropout=model.caption_dropout
+    )
     t, h, w = spec.video_latent_grid
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
