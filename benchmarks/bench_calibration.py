@@ -1,8 +1,8 @@
 """What the benchmark's numbers mean: ground truth, baselines and corruptions, scored.
 
-    python benchmarks/bench_calibration.py [--cases 120] [--work DIR] [--no-append]
+    python benchmarks/bench_calibration.py [--num-cases 120] [--work DIR] [--no-append]
 
-Exports cases, writes for each (calibration.calibration_clips) the simulator's clip as
+Exports cases, writes for each (calibrate.calibration_clips) the simulator's clip as
 exported, re-drawn at 128x128 / 32 fps, re-encoded at 96x96, re-drawn at 48x48 / 8 fps,
 the two trivial baselines and every corruption that applies, all as mp4, and scores
 them all through `score_file` (what `worldsim bench score` does). Prints and appends
@@ -154,21 +154,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--cases", type=int, default=120)
+    # --cases: the name this flag had before the CLI's vocabulary (--num-*), still accepted.
+    parser.add_argument(
+        "--num-cases", "--cases", dest="num_cases", type=int, default=120, help="cases to export"
+    )
     parser.add_argument("--work", help="keep the clips here (default: a temporary folder)")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(args.work or tmp)
         start = time.perf_counter()
-        table, info = run(args.cases, work)
+        table, info = run(args.num_cases, work)
         wall = time.perf_counter() - start
         speed = scoring_speed(info["cases"], info["truth_dir"])
     text = (
         f"### Benchmark calibration: ground truth, baselines, corruptions ({datetime.date.today()})\n\n"
         f"- machine: {platform.node() or 'vm'}, {platform.machine()}, Python {platform.python_version()}\n"
-        f"- command: `python benchmarks/bench_calibration.py --cases {args.cases}`\n"
-        f"- {args.cases} cases (2 s, 64x64, 16 fps, 5 conditioning frames), every clip through mp4; "
+        f"- command: `python benchmarks/bench_calibration.py --num-cases {args.num_cases}`\n"
+        f"- {args.num_cases} cases (2 s, 64x64, 16 fps, 5 conditioning frames), every clip through mp4; "
         f"{wall:.0f} s wall\n"
         f"- scoring speed, one core (exported 2 s 64x64 clips, decode + track + metrics): **{speed:.1f} clips/s**\n\n"
         f"{table}\n"

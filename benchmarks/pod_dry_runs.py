@@ -32,16 +32,18 @@ DEFAULT_CASES = (
 
 
 def run_case(case: str) -> dict:
+    from worldsim.recipes import dry_run_task, moved_fields
     from worldsim.train.config import load_config
     from worldsim.train.dry_run import dry_run
 
     spec, _, overrides = case.partition("#")
     config_path, _, topology = spec.partition("@")
     extra = [o for o in overrides.split(",") if o]
-    config, _ = load_config(["--config", config_path, *extra])
+    config, _ = load_config(["--config", config_path, *extra], moved_fields=moved_fields)
+    config, task = dry_run_task(config)  # the recipe of model.kind: (engine config, Task)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        report = dry_run(config, topology)
+        report = dry_run(config, task, topology)
     seconds = time.perf_counter() - start
     print(printed.getvalue())
     gib = 2**30

@@ -5,10 +5,11 @@ r"""Per-chip memory, FLOPs and compile time of the world model's pod configs, fr
 
 Each case is CONFIG@SLICE[#override,override...] as in benchmarks/pod_dry_runs.py; by
 default the two world-model pod configs on the slices they were written for. Sizes the
-transformer stage the way `worldsim train --dry-run` does (`stages.av_dit` applied
-first), runs `worldsim.train.dry_run` (the real sharded train step, compiled by libtpu
-on this CPU), prints a table and appends it to benchmarks/RESULTS.md with the machine,
-date and command. Needs libtpu (`pip install -e .[tpu]`).
+transformer stage the way `worldsim train --dry-run` does (`worldsim.recipes.dry_run_task`:
+the av_dit stage's config, `stages.av_dit` applied, and its task), runs
+`worldsim.train.dry_run` (the real sharded train step, compiled by libtpu on this CPU),
+prints a table and appends it to benchmarks/RESULTS.md with the machine, date and
+command. Needs libtpu (`pip install -e .[tpu]`).
 """
 
 from __future__ import annotations
@@ -34,19 +35,20 @@ DEFAULT_CASES = (
 def run_case(case: str) -> dict:
     """`pod_dry_runs.run_case` for a world-model config: the av_dit stage's config."""
     from worldsim.parallel import resolve_mesh_shape
+    from worldsim.recipes import dry_run_task, moved_fields
     from worldsim.train.config import load_config
     from worldsim.train.dry_run import dry_run
-    from worldsim.world.stages import stage_config
 
     spec, _, overrides = case.partition("#")
     config_path, _, topology = spec.partition("@")
     extra = [o for o in overrides.split(",") if o]
-    config, _ = load_config(["--config", config_path, *extra])
-    if config.model.kind == "world_model":
-        config = stage_config(config, "av_dit")
+    config, _ = load_config(["--config", config_path, *extra], moved_fields=moved_fields)
+    # The recipe's (engine config, Task): for the world model, the av_dit stage's config
+    # (stages.av_dit applied) and the transformer's task, as `worldsim train --dry-run`.
+    config, task = dry_run_task(config)
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        report = dry_run(config, topology)
+        report = dry_run(config, task, topology)
     seconds = time.perf_counter() - start
     text = printed.getvalue()
     print(text)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 from worldsim.cli import bench, data, demo, generate, train
@@ -64,8 +65,31 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _skip_absent_tpu() -> None:
+    """With libtpu installed (`make test`, `.[tpu]`) but no TPU attached, JAX's TPU probe
+    prints a dozen lines of libtpu errors on every start. Where no TPU device node exists
+    and the user has not chosen platforms, leave the TPU out of JAX's platforms; dry runs
+    still compile for TPU slices (they use compile-only topology devices)."""
+    import glob
+    import importlib.util
+    import os
+
+    if "JAX_PLATFORMS" in os.environ or importlib.util.find_spec("libtpu") is None:
+        return
+    if glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"):
+        return
+    os.environ["JAX_PLATFORMS"] = "cuda,cpu"  # a GPU when there is one, else the CPU
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> str:
+    return f"worldsim: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" not in argv:
+        warnings.formatwarning = _one_line_warning  # where it came from: --verbose
+    _skip_absent_tpu()
     parser = build_parser()
     verbose = "--verbose" in argv
     try:

@@ -39,13 +39,17 @@ benchmark) changes nothing on disk and only skips them in memory.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import logging
 import os
 import re
 import shutil
+import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +96,49 @@ def is_corruption(error: BaseException) -> bool:
     return False
 
 
+class _DropMessages(logging.Filter):
+    def __init__(self, *fragments: str) -> None:
+        super().__init__()
+        self.fragments = fragments
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(f in message for f in self.fragments)
+
+
+@contextlib.contextmanager
+def _quiet_orbax(read_only: bool) -> Iterator[None]:
+    """Keeps orbax's noise off the console: the notes a read-only manager logs, and the
+    pages of tensorstore spec that the read coroutines of a failed restore print when they
+    are garbage-collected ("Task exception was never retrieved", "Event loop is closed").
+    The failure itself is reported once, as a one-line warning, by `restore`."""
+    absl = logging.getLogger("absl")
+    notes = _DropMessages("read_only=True", "Given directory is read only")
+    aio = logging.getLogger("asyncio")
+    lost = _DropMessages("Task exception was never retrieved")
+    previous_hook = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, RuntimeError) and "Event loop is closed" in str(
+            unraisable.exc_value
+        ):
+            return
+        previous_hook(unraisable)
+
+    if read_only:
+        absl.addFilter(notes)
+    aio.addFilter(lost)
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        gc.collect()  # collect the failed reads now, while their noise is filtered
+        sys.unraisablehook = previous_hook
+        aio.removeFilter(lost)
+        if read_only:
+            absl.removeFilter(notes)
+
+
 def _one_line(error: BaseException, limit: int = 160) -> str:
     first = (str(error).strip().splitlines() or [""])[0]
     text = f"{type(error).__name__}: {first}"
@@ -131,13 +178,14 @@ class Checkpointer:
             directory = Path(directory).absolute()  # orbax rejects relative paths
         self.directory = directory
         self.read_only = read_only
-        options = ocp.CheckpointManagerOptions(
-            enable_async_checkpointing=async_save and not read_only,
-            preservation_policy=ocp.checkpoint_managers.LatestN(keep),
-            create=not read_only,
-            read_only=read_only,
-        )
-        self._manager = ocp.CheckpointManager(directory, options=options)
+        with _quiet_orbax(read_only):
+            options = ocp.CheckpointManagerOptions(
+                enable_async_checkpointing=async_save and not read_only,
+                preservation_policy=ocp.checkpoint_managers.LatestN(keep),
+                create=not read_only,
+                read_only=read_only,
+            )
+            self._manager = ocp.CheckpointManager(directory, options=options)
 
     # ------------------------------------------------------------------ save
     def save(
@@ -239,7 +287,8 @@ class Checkpointer:
         errors: list[tuple[int, BaseException]] = []
         for s in candidates:
             try:
-                state = self._restore_step(s, abstract_state, data_iterator)
+                with _quiet_orbax(self.read_only):
+                    state = self._restore_step(s, abstract_state, data_iterator)
             except Exception as e:
                 if step is not None or not is_corruption(e):
                     raise
