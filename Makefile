@@ -28,16 +28,16 @@ $(VENV)/.libtpu: $(STAMP)
 # The main job: simulate a small physics dataset (all six families, in-range and
 # out-of-range splits), print its statistics, write a preview clip with sound, train the
 # tiny world model on it (video VAE, audio VAE, transformer; resumes if run again), then
-# generate clips with sound next to the simulator's ground truth in $(DEMO)/index.html,
-# then score the trained model on the physics benchmark ($(DEMO)/bench/report.html).
+# generate clips with sound next to the simulator's ground truth in $(DEMO)/index.html
+# (`worldsim demo` reads the dataset's path from the run's config.json), then score the
+# trained model on the physics benchmark ($(DEMO)/bench/report.html).
 demo: $(STAMP)
 	$(BIN)/worldsim data build physics_clips --out $(DEMO)/data --num-clips 200 --seed 0
 	$(BIN)/worldsim data stats $(DEMO)/data
 	$(BIN)/worldsim data show $(DEMO)/data --split train --index 0 --out $(DEMO)/preview.mp4
 	$(BIN)/worldsim train --config experiments/tiny_cpu.py --workdir $(DEMO)/train \
 		--config.data.dir=$(DEMO)/data
-	$(BIN)/python -m worldsim.world.demo --workdir $(DEMO)/train --data-dir $(DEMO)/data \
-		--out $(DEMO)
+	$(BIN)/worldsim demo --workdir $(DEMO)/train --out $(DEMO)
 	$(BIN)/worldsim bench run --workdir $(DEMO)/train --out $(DEMO)/bench --num-cases 24
 	@echo "demo done: open $(DEMO)/index.html (generated clips with sound beside the simulator),"
 	@echo "  $(DEMO)/bench/report.html (the model on the physics benchmark),"

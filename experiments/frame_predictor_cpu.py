@@ -1,6 +1,6 @@
 r"""The training engine's test model (a next-frame transformer) on the physics clips, on a CPU.
 
-    worldsim train --config experiments/frame_predictor_cpu.py --workdir runs/tiny
+    worldsim train --config experiments/frame_predictor_cpu.py --workdir runs/fp
 
 The engine's tests (exact resume, sharding, multi-process, dry run) use this small,
 single-stage model (0.13M parameters); the world model is experiments/tiny_cpu.py.
@@ -10,12 +10,12 @@ it is missing. Writes metrics.jsonl, TensorBoard events, metrics.png and checkpo
 
 Variants through the config argument:
 
-    worldsim train --config experiments/frame_predictor_cpu.py:smoke --workdir runs/tiny_smoke
+    worldsim train --config experiments/frame_predictor_cpu.py:smoke --workdir runs/fp_smoke
 
 `smoke`: a handful of steps on a handful of clips, to check the whole loop
 (data, step, eval, checkpoint, resume) end to end in seconds.
 
-Any field can be overridden: `--config.train.steps=200 --config.data.augment=false`.
+Any field can be overridden: `--config.train.steps=200 --config.model.frame_stride=2`.
 """
 
 from worldsim.recipes.frame_predictor import defaults

@@ -15,7 +15,14 @@ def test_bench_help_lists_the_subcommands_and_the_three_steps(capsys):
         main(["bench", "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for word in ("export", "score", "run", "baseline", "corrupt", "worldsim bench score --cases-dir"):
+    for word in (
+        "export",
+        "score",
+        "run",
+        "baseline",
+        "corrupt",
+        "worldsim bench score --cases-dir",
+    ):
         assert word in out
 
 
@@ -38,7 +45,16 @@ def test_score_counts_missing_and_unreadable_clips_and_writes_the_report(
     out = tmp_path / "report"
     assert (
         main(
-            ["bench", "score", "--cases-dir", str(cases_dir), "--videos-dir", str(clips), "--out", str(out)]
+            [
+                "bench",
+                "score",
+                "--cases-dir",
+                str(cases_dir),
+                "--videos-dir",
+                str(clips),
+                "--out",
+                str(out),
+            ]
         )
         == 0
     )
@@ -88,7 +104,16 @@ def test_baseline_command_writes_one_clip_per_case(cases_dir, tmp_path):
     out = tmp_path / "freeze"
     assert (
         main(
-            ["bench", "baseline", "--cases-dir", str(cases_dir), "--kind", "freeze", "--out", str(out)]
+            [
+                "bench",
+                "baseline",
+                "--cases-dir",
+                str(cases_dir),
+                "--kind",
+                "freeze",
+                "--out",
+                str(out),
+            ]
         )
         == 0
     )

@@ -159,3 +159,22 @@ def test_prepare_batch_pools_frames_and_strides_time():
     assert frames[0, 0].max() == 0
     spec = task.batch_shapes(4)["frames"]
     assert spec.shape == (4, 8, 32, 32, 3)
+
+
+def test_an_unwritable_workdir_is_one_line_and_verbose_shows_the_traceback(tmp_path, capsys):
+    argv = ["train", "--config", SMOKE, "--workdir", "/sys/worldsim-test-run"]  # even root
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write to --workdir /sys/worldsim-test-run" in err[0], err
+    assert cli.main([*argv, "--verbose"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_the_sharding_table_only_with_verbose(tmp_path, data_dir, capsys):
+    argv = ["train", "--config", SMOKE, f"--config.data.dir={data_dir}", "--config.train.steps=2"]
+    argv += ["--config.train.warmup_steps=1"]
+    assert cli.main([*argv, "--workdir", str(tmp_path / "quiet")]) == 0
+    quiet = capsys.readouterr().out
+    assert "done: 2 steps" in quiet and " P(" not in quiet
+    assert cli.main([*argv, "--workdir", str(tmp_path / "loud"), "--verbose"]) == 0
+    assert " P(" in capsys.readouterr().out  # `path shape spec shard` lines

@@ -135,7 +135,9 @@ def _unknown_field_message(argv: Sequence[str], error: Exception, moved_fields=N
         moved = moved_fields(base) if moved_fields is not None else {}
         for path in paths:
             if path in moved:
-                return f"config field {path!r} is not read by this config's model: use {moved[path]}"
+                return (
+                    f"config field {path!r} is not read by this config's model: use {moved[path]}"
+                )
             message = _check_path(base, path)
             if message:
                 return message

@@ -177,8 +177,7 @@ def model_configs(spec: WorldSpec, model: Any) -> tuple[AVDiTConfig, TextEncoder
     )
     if model.preset not in av_dit.PRESETS:
         raise ValueError(
-            f"config field 'model.preset' = {model.preset!r}: not one of "
-            f"{sorted(av_dit.PRESETS)}"
+            f"config field 'model.preset' = {model.preset!r}: not one of {sorted(av_dit.PRESETS)}"
         )
     dit_cfg = av_dit.make_config(
         model.preset,
