@@ -136,11 +136,6 @@ def test_a_signal_saves_exits_nonzero_and_the_next_run_resumes_there(
     deadline = time.monotonic() + 300
     while _logged_steps(workdir) < 5 and time.monotonic() < deadline:
         time.sleep(0.01)
-    # A second run on a workdir in use is refused at once, naming who holds it.
-    second = subprocess.run(command, env=child_env(), capture_output=True, text=True, timeout=120)
-    assert second.returncode == 2, second.stderr[-3000:]
-    refusal = second.stderr.strip().splitlines()
-    assert len(refusal) == 1 and f"in use by pid {process.pid}" in refusal[0], refusal
     process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
     name = signal.Signals(signum).name
@@ -159,3 +154,26 @@ def test_a_signal_saves_exits_nonzero_and_the_next_run_resumes_there(
     assert sorted(resumed) == list(range(1, STEPS + 1))
     for step in range(1, STEPS + 1):
         assert resumed[step]["loss"] == pytest.approx(uninterrupted[step]["loss"], rel=1e-6)
+
+
+def test_a_second_run_on_a_workdir_in_use_is_refused_naming_the_holder(tmp_path, data_dir):
+    workdir = tmp_path / "busy"
+    command = train_command(workdir, data_dir, "--config.train.steps=100000")
+    process = subprocess.Popen(
+        command, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while _logged_steps(workdir) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = subprocess.run(
+            train_command(workdir, data_dir), env=child_env(), capture_output=True, text=True
+        )
+        assert second.returncode == 2, second.stderr[-3000:]
+        refusal = second.stderr.strip().splitlines()
+        assert len(refusal) == 1 and f"in use by pid {process.pid}" in refusal[0], refusal
+        assert process.poll() is None  # the first run goes on
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    assert process.returncode == 143
