@@ -18,7 +18,16 @@ FAMILIES = (
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Descriptions and epilogs as written, and every flag's default in its help."""
+    """Descriptions and epilogs as written, and each flag's default in its help (where it
+    has one worth saying: not for required flags, switches or unset options)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        unset = default is None or default is False or default == [] or default == argparse.SUPPRESS
+        if unset or "(default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def common_parser() -> argparse.ArgumentParser:
