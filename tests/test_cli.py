@@ -112,3 +112,19 @@ def test_unknown_split_and_missing_dir_are_clear_errors(built, tmp_path, capsys)
     assert "split 'nope' not in" in capsys.readouterr().err
     assert cli.main(["data", "stats", str(tmp_path / "missing")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+def test_run_commands_refuse_a_folder_that_is_not_a_world_model_run(tmp_path, capsys):
+    """generate, demo and bench run check --workdir before any work (nothing is exported)."""
+    (tmp_path / "fp").mkdir()
+    (tmp_path / "fp" / "config.json").write_text(json.dumps({"model": {"kind": "frame_predictor"}}))
+    out = tmp_path / "bench"
+    for argv, why in (
+        (["generate", "--workdir", str(tmp_path), "--prompt", "a", "--out", "a.mp4"], "no config"),
+        (["demo", "--workdir", str(tmp_path / "fp")], "not a world model"),
+        (["bench", "run", "--workdir", str(tmp_path / "fp"), "--out", str(out)], "not a world"),
+    ):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0], err
+    assert not out.exists()

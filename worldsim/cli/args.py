@@ -6,6 +6,8 @@ Kept free of heavy imports so `--help` stays instant.
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 FAMILIES = (
     "throw",
@@ -100,3 +102,21 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def world_run_facts(workdir: str | Path) -> dict:
+    """The saved config of a trained world-model run (plain JSON: checked before any model
+    code loads), or a one-line error naming --workdir."""
+    from worldsim.errors import WorldsimError
+
+    workdir = Path(workdir)
+    config = workdir / "config.json"
+    if not config.is_file():
+        raise WorldsimError(f"--workdir {workdir}: not a `worldsim train` run (no config.json)")
+    facts = json.loads(config.read_text())
+    kind = facts.get("model", {}).get("kind")
+    if kind != "world_model":
+        raise WorldsimError(f"--workdir {workdir}: a {kind!r} run, not a world model (model.kind)")
+    if not (workdir / "av_dit" / "checkpoints").is_dir():
+        raise WorldsimError(f"--workdir {workdir}: the transformer stage has no checkpoint yet")
+    return facts

@@ -19,6 +19,7 @@ from worldsim.cli.args import (
     add_sampler_flags,
     positive_int,
     render_config,
+    world_run_facts,
 )
 
 
@@ -76,10 +77,7 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     from worldsim.world.generate import SamplerConfig
     from worldsim.world.generate_cases import generate_cases
 
-    if not (Path(args.workdir) / "config.json").exists():
-        from worldsim.bench.errors import BenchError
-
-        raise BenchError(f"{args.workdir}: not a `worldsim train` run directory (no config.json)")
+    world_run_facts(args.workdir)  # a trained world model, before any case is exported
     from worldsim.train.lock import check_writable_dir
 
     out = check_writable_dir(args.out, what="--out")

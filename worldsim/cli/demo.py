@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from worldsim.cli.args import HelpFormatter, add_sampler_flags, positive_int
+from worldsim.cli.args import HelpFormatter, add_sampler_flags, positive_int, world_run_facts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -14,14 +14,11 @@ def run(args: argparse.Namespace) -> int:
     from worldsim.train.lock import check_writable_dir
 
     workdir = Path(args.workdir)
-    config = workdir / "config.json"
-    if not config.is_file():
-        raise WorldsimError(f"--workdir {workdir}: not a `worldsim train` run (no config.json)")
-    data_dir = Path(json.loads(config.read_text())["data"]["dir"])
+    data_dir = Path(world_run_facts(workdir)["data"]["dir"])
     if not data_dir.is_dir():
         raise WorldsimError(
-            f"the run's dataset {data_dir} (data.dir in {config}) is not there: build it with "
-            f"`worldsim data build physics_clips --out {data_dir}`"
+            f"the run's dataset {data_dir} (data.dir in {workdir / 'config.json'}) is not "
+            f"there: build it with `worldsim data build physics_clips --out {data_dir}`"
         )
     out = check_writable_dir(args.out or workdir.parent / f"{workdir.name}-demo", what="--out")
 

@@ -9,10 +9,9 @@ text window unless --truncate-prompts).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from worldsim.cli.args import HelpFormatter, add_sampler_flags, positive_int
+from worldsim.cli.args import HelpFormatter, add_sampler_flags, positive_int, world_run_facts
 from worldsim.errors import WorldsimError
 
 
@@ -50,21 +49,6 @@ def read_prompts(args: argparse.Namespace) -> list[str]:
     if not prompts:
         raise GenerateError("give --prompt TEXT (repeatable) or --prompts-file FILE")
     return prompts
-
-
-def _run_facts(workdir: Path) -> dict:
-    """The run's saved config (plain JSON: no model code needed to check arguments)."""
-    config = workdir / "config.json"
-    if not config.is_file():
-        raise GenerateError(f"--workdir {workdir}: not a `worldsim train` run (no config.json)")
-    facts = json.loads(config.read_text())
-    if facts.get("model", {}).get("kind") != "world_model":
-        raise GenerateError(
-            f"--workdir {workdir}: not a world-model run (model.kind is not world_model)"
-        )
-    if not (workdir / "av_dit" / "checkpoints").is_dir():
-        raise GenerateError(f"--workdir {workdir}: the transformer stage has no checkpoint yet")
-    return facts
 
 
 def _media_frames(flag: str, path: str, fps: int, size: int) -> int:
@@ -115,7 +99,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[list[str], list[list[Path
         raise GenerateError("--init-video needs --init-frames K >= 1")
     prompts = read_prompts(args)
     workdir = Path(args.workdir)
-    facts = _run_facts(workdir)
+    facts = world_run_facts(workdir)
     model = facts["model"]
     fps, size, text_len = int(model["fps"]), int(model["frame_size"]), int(model["text_len"])
     if args.init_video:
