@@ -104,5 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, OSError) and error.filename and error.strerror:
             message = f"{error.filename}: {error.strerror}"
         lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
-        print(f"worldsim: error: {' '.join(lines)}", file=sys.stderr)
+        text = " ".join(lines)
+        if len(text) > 600 and not verbose:  # e.g. a tensorstore spec inside the message
+            text = text[:580] + " [..] (--verbose shows all of it)"
+        print(f"worldsim: error: {text}", file=sys.stderr)
         return 2

@@ -290,6 +290,12 @@ class Checkpointer:
                 with _quiet_orbax(self.read_only):
                     state = self._restore_step(s, abstract_state, data_iterator)
             except Exception as e:
+                if "tree structures do not match" in str(e):
+                    raise CheckpointError(
+                        f"checkpoint step {s} in {self.directory} holds another model than the "
+                        "one built from this config (was a model field changed since it was "
+                        f"saved?): {_one_line(e, 240)}"
+                    ) from e
                 if step is not None or not is_corruption(e):
                     raise
                 errors.append((s, e))
