@@ -148,3 +148,9 @@ def test_settings_are_typed_and_checked_once():
         validate_world(
             load_config(["--config", str(TINY), "--config.stages.order=av_dit,video_vae"])[0]
         )
+
+
+def test_an_empty_stage_order_is_a_config_error():
+    config = load_config(["--config", str(TINY), "--config.stages.order="])[0]
+    with pytest.raises(ConfigError, match=r"'stages\.order' is empty"):
+        validate_world(config)

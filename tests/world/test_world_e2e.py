@@ -216,8 +216,9 @@ def test_generate_checks_every_argument_before_loading_the_model(
     base = ["generate", "--workdir", str(world_run), "--prompt", "a ball", "--out", out]
     long_prompt = " ".join(["a red ball bounces off the left wall and then the floor"] * 4)
     probes = [
-        (["--seconds", "0"], "--seconds must be > 0"),
-        (["--seconds", "-1"], "--seconds must be > 0"),
+        (["--seconds", "0"], "--seconds must be a finite number > 0"),
+        (["--seconds", "inf"], "--seconds must be a finite number > 0"),
+        (["--seconds", "-1"], "--seconds must be a finite number > 0"),
         (["--init-frames", "5"], "--init-frames needs --init-video"),
         (["--init-video", str(clip), "--init-frames", "500"], "has only 32 frames"),
         (["--reference", str(tmp_path / "missing.mp4")], "--reference"),
@@ -268,3 +269,19 @@ def test_demo_command_reads_the_data_dir_from_the_run(world_run, tmp_path):
     figures = json.loads((out / "demo.json").read_text())
     assert figures["page"].endswith("index.html")
     assert _tree(world_run) == before
+
+
+def test_a_resume_with_a_changed_model_is_refused_and_the_run_stays_usable(
+    world_run, data_dir, tmp_path, capsys
+):
+    from worldsim.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(world_run, run)
+    before = (run / "config.json").read_text()
+    argv = ["train", "--config", SMOKE, "--workdir", str(run), f"--config.data.dir={data_dir}"]
+    argv += ["--config.stages.av_dit.steps=6", "--config.model.text.depth=3"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any("holds another model than the one built from this config" in e for e in err), err
+    assert (run / "config.json").read_text() == before  # generation still reads the old model

@@ -109,7 +109,7 @@ def score_folder(
 
     videos_dir = Path(videos_dir)
     if not videos_dir.is_dir():
-        raise BenchError(f"--videos {videos_dir}: no such folder")
+        raise BenchError(f"--videos-dir {videos_dir}: no such folder")
     manifest = read_manifest(cases_dir)
     results = []
     start = time.perf_counter()

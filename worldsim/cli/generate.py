@@ -9,6 +9,7 @@ text window unless --truncate-prompts).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from worldsim.cli.args import HelpFormatter, add_sampler_flags, positive_int, world_run_facts
@@ -53,12 +54,17 @@ def read_prompts(args: argparse.Namespace) -> list[str]:
 
 def _media_frames(flag: str, path: str, fps: int, size: int) -> int:
     """Frames the clip gives at the model's rate; the clip must exist and decode."""
-    from worldsim.media.video_io import MediaError, read_video
+    from worldsim.media.video_io import MediaError, probe, read_audio, read_video
 
+    if Path(path).is_dir():
+        raise GenerateError(f"{flag} {path}: a folder, not a video file")
     try:
         frames, _ = read_video(path, size=(size, size), fps=fps)
+        if probe(path)["has_audio"]:
+            read_audio(path, sample_rate=16_000)  # the sound must decode too
     except MediaError as e:
-        raise GenerateError(f"{flag} {path}: {e.reason}") from None
+        reason = str(e.reason).splitlines()[0][:200]
+        raise GenerateError(f"{flag} {path}: {reason}") from None
     if len(frames) == 0:
         raise GenerateError(f"{flag} {path}: no video frames")
     return len(frames)
@@ -78,8 +84,8 @@ def check_arguments(args: argparse.Namespace) -> tuple[list[str], list[list[Path
     from data_pipelines.tokenizer import Tokenizer
     from worldsim.train.lock import check_writable_dir
 
-    if args.seconds is not None and not args.seconds > 0:
-        raise GenerateError(f"--seconds must be > 0, got {args.seconds}")
+    if args.seconds is not None and not (args.seconds > 0 and math.isfinite(args.seconds)):
+        raise GenerateError(f"--seconds must be a finite number > 0, got {args.seconds}")
     given = [
         f
         for f, v in (

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     maybe_initialize(args.coordinator, args.num_processes, args.process_id)
     import jax
 
+    recipe.validate(config, num_devices=jax.device_count())  # the mesh, before any data
+
     run_id = args.coordinator or os.environ.get("WORLDSIM_COORDINATOR") or socket.gethostname()
     with workdir_lock(
         workdir,

@@ -290,7 +290,9 @@ class Checkpointer:
                 with _quiet_orbax(self.read_only):
                     state = self._restore_step(s, abstract_state, data_iterator)
             except Exception as e:
-                if "tree structures do not match" in str(e):
+                if "tree structures do not match" in str(
+                    e
+                ) or "not compatible with the stored" in str(e):
                     raise CheckpointError(
                         f"checkpoint step {s} in {self.directory} holds another model than the "
                         "one built from this config (was a model field changed since it was "

@@ -144,6 +144,8 @@ def _model_settings(node: Any, errors: list[str]) -> tuple[WorldSpec | None, Any
 
 def stage_order(stages: StagesSettings) -> tuple[str, ...]:
     order = stages.names
+    if not order:
+        raise ConfigError("config field 'stages.order' is empty: name at least one stage")
     for stage in order:
         if stage not in STAGES:
             raise ConfigError(

@@ -88,7 +88,10 @@ def train_world(
     world = validate_world(config)
     order = tuple(world.runs)
     workdir.mkdir(parents=True, exist_ok=True)
-    if is_main_process():
+    # A resumed run rewrites config.json only once its stages ran: a config that does not
+    # match the checkpoints (a changed model field) fails and leaves the run as it was.
+    resumed = (workdir / "config.json").exists()
+    if is_main_process() and not resumed:
         save_config(config, workdir / "config.json")
     _prepare_text(world, data_dir, workdir)
     result = TrainResult(step=0, status="done")
@@ -105,7 +108,11 @@ def train_world(
             verbose=verbose,
         )
         if result.status != "done":
-            return result
+            break
+    if is_main_process() and resumed:
+        save_config(config, workdir / "config.json")
+    if result.status != "done":
+        return result
     if is_main_process():
         from worldsim.world.report import plot_stage_losses
 
