@@ -8,7 +8,7 @@
 Found by name, as big_vision finds a model (`import_module(f"big_vision.models.{name}")`):
 a recipe sits above the engine (worldsim/train/) and the world model (worldsim/world/)
 and below the CLI, so the engine never names a model. A recipe module exposes
-`defaults()`, `MOVED_FIELDS`, `validate`, `train` and `dry_run_task`.
+`defaults()`, `MOVED_FIELDS`, `validate`, `run_settings`, `train` and `dry_run_task`.
 """
 
 from __future__ import annotations
@@ -45,9 +45,11 @@ def train_from_config(
     """The one dispatch of a training run: the recipe of `config`, its settings checked, the
     dataset resolved once, then the recipe's training (`worldsim train` adds the workdir
     check and lock around this)."""
+    from worldsim.train import inputs
+
     recipe = recipe_for(config)
-    recipe.validate(config)
-    data_dir = recipe.ensure_data(config)
+    run = recipe.run_settings(config)  # validates the whole config
+    data_dir = inputs.ensure_dataset(run.data, run.seed)  # simulated there first if missing
     return recipe.train(config, workdir, data_dir=data_dir, stop_at=stop_at, verbose=verbose)
 
 

@@ -130,13 +130,6 @@ def train(
     )
 
 
-def ensure_data(config: Any) -> str:
-    """The dataset directory of `config` (simulated there first if missing): resolved once."""
-    from worldsim.train import inputs
-
-    run = _run_settings(config)
-    return inputs.ensure_dataset(run.data, run.seed)
-
-
-def _run_settings(config: Any) -> RunSettings:
+def run_settings(config: Any) -> RunSettings:
+    """The engine settings whose data fields say where the dataset is."""
     return validate(config)[0]

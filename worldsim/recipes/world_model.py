@@ -13,7 +13,7 @@ from typing import Any
 from worldsim.train.tasks import Task
 from worldsim.world.settings import MOVED_FIELDS, stage_config, validate_world, world_config
 
-__all__ = ["MOVED_FIELDS", "defaults", "dry_run_task", "train", "validate"]
+__all__ = ["MOVED_FIELDS", "defaults", "dry_run_task", "run_settings", "train", "validate"]
 
 defaults = world_config
 
@@ -42,14 +42,8 @@ def train(
     return train_world(config, workdir, data_dir=data_dir, stop_at=stop_at, verbose=verbose)
 
 
-def ensure_data(config: Any) -> str:
-    """The dataset directory of `config` (simulated there first if missing): resolved once."""
-    from worldsim.train import inputs
-
-    run = _run_settings(config)
-    return inputs.ensure_dataset(run.data, run.seed)
-
-
-def _run_settings(config: Any):
+def run_settings(config: Any):
+    """The engine settings whose data fields say where the dataset is (the same in every
+    stage)."""
     world = validate_world(config)
     return world.runs[world.stages.names[0]]  # data fields are the same for every stage
