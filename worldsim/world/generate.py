@@ -16,12 +16,19 @@ Longer outputs (`seconds` beyond one window) continue window by window: each new
 window is conditioned on the last frames of the one before (first-frame mode) and
 contributes its remaining frames. Audio is decoded by the vocoder (Griffin-Lim) and
 muxed with `worldsim.media.write_mp4`.
+
+Noise: `seed=int` draws the whole batch's noise from one key (split once per window), so
+a row's noise depends on the batch it is in; `seed=[one int per row]` gives each row its
+own key, `jax.random.key(row_seed)` split the same way, so a row's output depends on its
+seed (and inputs) alone, not on the other rows or its place among them (the benchmark
+seeds each case from its id: `worldsim.world.generate_cases`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +228,10 @@ class Generator:
     def sample_window(
         self, captions: list[str], context: Context, key: jax.Array, sampler: SamplerConfig
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised latents of one window per caption: (video [B, t, h, w, Z], audio [B, U, Y])."""
+        """Normalised latents of one window per caption: (video [B, t, h, w, Z], audio [B, U, Y]).
+
+        `key`: one key for the batch's noise, or one per row ([B]) for each row's own.
+        """
         s, b = self.spec, len(captions)
         layout = lay.fixed_layout(s, b, context.mode, context.first_latents)
         clean_v = lay.context_mask(layout.video_type, layout.video_valid)  # [B, 2L]
@@ -244,7 +254,11 @@ class Generator:
             ],
             axis=1,
         )
-        noise = jax.random.normal(key, fixed_values.shape, jnp.float32)
+        if key.ndim == 0:
+            noise = jax.random.normal(key, fixed_values.shape, jnp.float32)  # [B, n]
+        else:  # one key per row: a row's noise does not depend on the other rows
+            row = fixed_values.shape[1:]
+            noise = jax.vmap(lambda k: jax.random.normal(k, row, jnp.float32))(key)  # [B, n]
         caption = jnp.asarray(self.codec.tokenize(captions))
         video, audio = self._sampler(b, sampler)(
             self._state, noise, fixed_values, fixed_mask, layout, caption
@@ -259,11 +273,15 @@ class Generator:
         *,
         seconds: float | None = None,
         context: Context | None = None,
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
         sampler: SamplerConfig = SamplerConfig(),
         progress=None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """frames uint8 [B, round(seconds * fps), S, S, 3] and audio float32 [B, frames * spf]."""
+        """frames uint8 [B, round(seconds * fps), S, S, 3] and audio float32 [B, frames * spf].
+
+        `seed`: one int for the batch, or one per caption (each row's noise its own; module
+        docstring).
+        """
         s = self.spec
         seconds = s.window_seconds if seconds is None else float(seconds)
         if seconds <= 0:
@@ -272,11 +290,11 @@ class Generator:
         per_frame = s.sample_rate // s.fps
         overlap = self._overlap_frames()
         windows = self.windows_for(seconds)
-        key = jax.random.key(seed)
+        key = _noise_key(seed, len(captions))
         context = context or Context()
         frames_out, audio_out = [], []
         for w in range(windows):
-            key, sub = jax.random.split(key)
+            key, sub = _split(key)
             zv, za = self.sample_window(captions, context, sub, sampler)
             frames = self.codec.decode_video(zv)  # [B, W, S, S, 3]
             audio = self.codec.decode_audio(za)  # [B, W * spf]
@@ -309,6 +327,24 @@ class Generator:
         total = max(1, round(seconds * s.fps))
         new_per_window = s.window_frames - self._overlap_frames()
         return 1 + max(0, math.ceil((total - s.window_frames) / new_per_window))
+
+
+def _noise_key(seed: int | Sequence[int], rows: int) -> jax.Array:
+    """One key for the batch (an int seed), or one key per row ([B], a seed per row)."""
+    if isinstance(seed, (int, np.integer)):
+        return jax.random.key(int(seed))
+    seeds = [int(x) for x in seed]
+    if len(seeds) != rows:
+        raise ValueError(f"seed: give one int, or one per caption ({rows}); got {len(seeds)}")
+    if any(not 0 <= x < 2**32 for x in seeds):
+        raise ValueError(f"seed: a seed per row must be in [0, 2**32), got {seeds}")
+    return jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))  # [B]
+
+
+def _split(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(carried key, this window's key), row by row when `key` holds one per row."""
+    pair = jax.random.split(key) if key.ndim == 0 else jax.vmap(jax.random.split)(key)
+    return pair[..., 0], pair[..., 1]
 
 
 def stack_contexts(contexts: list[Context]) -> Context:
