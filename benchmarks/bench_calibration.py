@@ -1,58 +1,47 @@
-"""What the benchmark's numbers mean: ground truth, baselines and corruptions, scored.
+"""What the benchmark's numbers mean: the truth, trivial continuations and corruptions, scored.
 
-    python benchmarks/bench_calibration.py [--num-cases 120] [--work DIR] [--no-append]
+    python benchmarks/bench_calibration.py [--num-cases 120] [--seed 0] [--workers 2]
+        [--work DIR] [--no-append]
+    python benchmarks/bench_calibration.py --floors --seed 1   # derive the score floors
 
-Exports cases, writes for each (calibrate.calibration_clips) the simulator's clip as
-exported, re-drawn at 128x128 / 32 fps, re-encoded at 96x96, re-drawn at 48x48 / 8 fps,
-the two trivial baselines and every corruption that applies, all as mp4, and scores
-them all through `score_file` (what `worldsim bench score` does). Prints and appends
-to benchmarks/RESULTS.md:
+Exports cases (seed 0 by default: the table's seed; the score floors in score.py were
+derived on the disjoint seed-1 export with --floors), writes for each
+(calibrate.calibration_clips) the simulator's clip as exported, re-drawn at 128x128 /
+32 fps, re-encoded at 96x96, re-drawn at 48x48 / 8 fps, every trivial continuation and
+every corruption that applies, all as mp4, and scores them all through `score_file`
+(what `worldsim bench score` does). Prints and appends to benchmarks/RESULTS.md:
 
-1. scores and key metrics per kind of clip (the parse floor is the truth's rows);
-2. per corruption, the metric meant to catch it: its range over the ground-truth clips
-   against its values on the corrupted ones, and how many were caught (outside the
-   ground truth's range);
-3. scoring speed, clips per second on one core (the process pinned to one CPU).
+1. per variant: overall score (all cases, and the cases where something moves after
+   the conditioning), the score group of the law a corruption breaks, and the
+   Physics-IQ-style score (physics_iq.py) over the same clips;
+2. the Spearman rank correlation between the overall and the Physics-IQ-style score over
+   the variants, and over the video-only ones (Physics-IQ cannot hear);
+3. per corruption, the metric meant to catch it against the ground truth's range;
+4. with --floors: each scored metric's error on the truth clips against its floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import os
+import json
 import pathlib
 import platform
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-from worldsim.bench import calibrate
-from worldsim.bench.cases import export_cases, load_cases
-from worldsim.bench.scoring import score_file
+from worldsim.bench import calibrate, physics_iq
+from worldsim.bench.cases import read_truth_manifest
+from worldsim.bench.export import export_cases
+from worldsim.bench.parallel import parallel_map
+from worldsim.bench.score import SCORED
+from worldsim.bench.scoring import score_calibration_case
 
 RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
-KEY_METRICS = (
-    "position_error",
-    "velocity_error",
-    "gravity_error",
-    "restitution_error",
-    "teleports",
-    "vanish_rate",
-    "size_error",
-    "outcome_agree",
-    "contact_timing_ms",
-    "sync_offset_ms",
-    "onset_f1",
-)
 TRUTH_AT_FORMAT = calibrate.TRUTH_AT_FORMAT  # 8 fps loses information: not in the range
-
-
-def _values(results, metric):
-    return np.asarray(
-        [r.metrics[metric] for r in results if r.metrics.get(metric) is not None], float
-    )
+AUDIO_ONLY = ("audio_delay", "mute_impacts")  # the frames are the truth's
 
 
 def _fmt(v) -> str:
@@ -63,91 +52,95 @@ def _fmt(v) -> str:
     return f"{v:.3g}"
 
 
-def run(num_cases: int, work: pathlib.Path) -> tuple[str, dict]:
-    cases_dir = work / "cases"
-    if not (cases_dir / "manifest.json").is_file():
-        export_cases(cases_dir, num_cases=num_cases, with_ground_truth=True, seed=0)
-    cases = load_cases(cases_dir)
-    results: dict[str, list] = {}
-    for i, case in enumerate(cases):
-        clips = calibrate.calibration_clips(
-            case, work / "clips", cases_dir / "ground_truth" / f"{case.case_id}.mp4"
-        )
-        for name, path in clips.items():
-            results.setdefault(name, []).append(score_file(path, case))
-        print(f"\r{i + 1}/{len(cases)} cases", end="", file=sys.stderr)
-    print(file=sys.stderr)
-
-    lines = ["| clips | n | score mean | min | max | " + " | ".join(KEY_METRICS) + " |"]
-    lines.append("|" + "---|" * (5 + len(KEY_METRICS)))
-    for name, rows in results.items():
-        s = np.asarray([r.score for r in rows])
-        means = []
-        for m in KEY_METRICS:
-            v = _values(rows, m)
-            finite = v[np.isfinite(v)]
-            text = _fmt(finite.mean()) if finite.size else "–"
-            if (~np.isfinite(v)).any():
-                text += f" (+{(~np.isfinite(v)).sum()} inf)"
-            means.append(text if v.size else "–")
+def variant_table(rows: list[dict]) -> tuple[list[str], dict]:
+    names = list(dict.fromkeys(n for r in rows for n in r["clips"]))
+    lines = [
+        "| clips | n | overall (all cases) | overall (cases that move) | min | max | group of the law broken | Physics-IQ-style score |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    stats = {}
+    for name in names:
+        have = [r for r in rows if name in r["clips"]]
+        scores = np.asarray([r["clips"][name]["score"] for r in have])
+        moving = np.asarray([r["clips"][name]["score"] for r in have if r["moves"]])
+        gvals = []
+        for r in have:
+            group = calibrate.broken_group(name, r["clips"]["truth"]["groups"])
+            if group is not None:
+                gvals.append(r["clips"][name]["groups"].get(group, 0.0))
+        piq = physics_iq.score(
+            [r["clips"][name]["physics_iq"] for r in have],
+            [r["clips"][name]["variance"] for r in have],
+        )["physics_iq"]
+        stats[name] = {"overall": float(scores.mean()), "physics_iq": piq}
         lines.append(
-            f"| {name} | {len(rows)} | {s.mean():.1f} | {s.min():.1f} | {s.max():.1f} | "
-            + " | ".join(means)
-            + " |"
+            f"| {name} | {len(have)} | {scores.mean():.1f} | "
+            f"{moving.mean() if moving.size else float('nan'):.1f} (n={moving.size}) | "
+            f"{scores.min():.1f} | {scores.max():.1f} | "
+            + (f"{'/'.join(calibrate.BROKEN_GROUP[name])} {np.mean(gvals):.1f}" if gvals else "–")
+            + f" | {piq:.1f} |"
         )
+    return lines, stats
 
-    lines += [
-        "",
+
+def spearman(stats: dict, names: list[str]) -> float:
+    import scipy.stats
+
+    a = [stats[n]["overall"] for n in names]
+    b = [stats[n]["physics_iq"] for n in names]
+    return float(scipy.stats.spearmanr(a, b).statistic)
+
+
+def corruption_table(rows: list[dict]) -> list[str]:
+    def values(name, metric):
+        v = [r["clips"][name]["metrics"].get(metric) for r in rows if name in r["clips"]]
+        return np.asarray([x for x in v if x is not None], float)
+
+    lines = [
         "| corruption | metric | ground truth (all formats >= the case's) min / max | corrupted min / median / max | caught |",
         "|---|---|---|---|---|",
     ]
-    caught_all = {}
     for kind, (metric, direction) in calibrate.CORRUPTIONS.items():
-        truth = np.concatenate([_values(results[t], metric) for t in TRUTH_AT_FORMAT])
-        bad = _values(results.get(kind, []), metric)
+        truth = np.concatenate([values(t, metric) for t in TRUTH_AT_FORMAT])
+        bad = values(kind, metric)
         if not bad.size:
             lines.append(f"| {kind} | {metric} | | none applicable | |")
             continue
         caught = (bad > truth.max()) if direction > 0 else (bad < truth.min())
-        caught_all[kind] = (int(caught.sum()), int(bad.size))
         lines.append(
             f"| {kind} | {metric} | {_fmt(truth.min())} / {_fmt(truth.max())} | "
             f"{_fmt(bad.min())} / {_fmt(np.median(bad))} / {_fmt(bad.max())} | {caught.sum()}/{bad.size} |"
         )
-    from worldsim.bench.score import SCORED
+    return lines
 
-    lines += [
-        "",
+
+def floor_table(rows: list[dict]) -> list[str]:
+    lines = [
         "| scored metric | floor (full marks) | zero | truth clips within the floor | p95 | max |",
         "|---|---|---|---|---|---|",
     ]
-    rows = [r for t in TRUTH_AT_FORMAT for r in results[t]]
     for spec in SCORED:
-        v = _values(rows, spec.metric)
+        v = [r["clips"][t]["metrics"].get(spec.metric) for r in rows for t in TRUTH_AT_FORMAT]
+        v = np.asarray([x for x in v if x is not None], float)
         if not v.size:
             continue
         e = 1 - v if spec.invert else v
         lines.append(
-            f"| {spec.metric} | {_fmt(spec.floor)} | {_fmt(spec.zero)} | {(e <= spec.floor + 1e-9).mean():.1%} "
-            f"of {e.size} | {_fmt(np.percentile(e, 95))} | {_fmt(e.max())} |"
+            f"| {spec.metric} | {_fmt(spec.floor)} | {_fmt(spec.zero)} | "
+            f"{(e <= spec.floor + 1e-9).mean():.1%} of {e.size} | {_fmt(np.percentile(e, 95))} | {_fmt(e.max())} |"
         )
-    truth_dir = cases_dir / "ground_truth"
-    return "\n".join(lines), {
-        "results": results,
-        "caught": caught_all,
-        "cases": cases,
-        "truth_dir": truth_dir,
-    }
+    return lines
 
 
-def scoring_speed(cases, truth_dir: pathlib.Path) -> float:
-    """Clips per second scoring the exported truth clips, pinned to one core."""
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
-    start = time.perf_counter()
-    for case in cases:
-        score_file(truth_dir / f"{case.case_id}.mp4", case)
-    return len(cases) / (time.perf_counter() - start)
+def run(num_cases: int, seed: int, workers: int, work: pathlib.Path) -> list[dict]:
+    cases_dir, truth_dir = work / "cases", work / "truth"
+    if not (truth_dir / "truth_manifest.json").is_file():
+        export_cases(
+            cases_dir, truth_out=truth_dir, num_cases=num_cases, seed=seed, workers=workers
+        )
+    ids = [e["id"] for e in read_truth_manifest(truth_dir)["cases"]]
+    jobs = [(str(truth_dir), i, str(work / "clips")) for i in ids]
+    return list(parallel_map(score_calibration_case, jobs, workers=workers, desc="calibrate"))
 
 
 def main() -> None:
@@ -158,24 +151,48 @@ def main() -> None:
     parser.add_argument(
         "--num-cases", "--cases", dest="num_cases", type=int, default=120, help="cases to export"
     )
+    parser.add_argument("--seed", type=int, default=0, help="export seed (floors: use 1)")
+    parser.add_argument("--workers", type=int, default=2, help="cases in parallel")
+    parser.add_argument("--floors", action="store_true", help="the floor table only")
     parser.add_argument("--work", help="keep the clips here (default: a temporary folder)")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = pathlib.Path(args.work or tmp)
         start = time.perf_counter()
-        table, info = run(args.num_cases, work)
+        rows = run(args.num_cases, args.seed, args.workers, work)
         wall = time.perf_counter() - start
-        speed = scoring_speed(info["cases"], info["truth_dir"])
-    text = (
-        f"### Benchmark calibration: ground truth, baselines, corruptions ({datetime.date.today()})\n\n"
-        f"- machine: {platform.node() or 'vm'}, {platform.machine()}, Python {platform.python_version()}\n"
-        f"- command: `python benchmarks/bench_calibration.py --num-cases {args.num_cases}`\n"
-        f"- {args.num_cases} cases (2 s, 64x64, 16 fps, 5 conditioning frames), every clip through mp4; "
-        f"{wall:.0f} s wall\n"
-        f"- scoring speed, one core (exported 2 s 64x64 clips, decode + track + metrics): **{speed:.1f} clips/s**\n\n"
-        f"{table}\n"
+        if args.work:  # every number, for a closer look
+            (work / "rows.json").write_text(json.dumps(rows, default=float))
+    command = (
+        f"python benchmarks/bench_calibration.py --num-cases {args.num_cases} --seed {args.seed}"
+        + (" --floors" if args.floors else "")
     )
+    header = [
+        f"### Benchmark calibration v2{' (floors)' if args.floors else ''}: seed {args.seed} ({datetime.date.today()})",
+        "",
+        f"- machine: {platform.node() or 'vm'}, {platform.machine()}, Python {platform.python_version()}",
+        f"- command: `{command}`",
+        f"- {len(rows)} cases (2 s, 64x64, 16 fps, 5 conditioning frames; "
+        f"{sum(r['moves'] for r in rows)} move after the conditioning), every clip through mp4; "
+        f"{wall:.0f} s wall with {args.workers} workers",
+        "",
+    ]
+    if args.floors:
+        body = floor_table(rows)
+    else:
+        lines, stats = variant_table(rows)
+        names = list(stats)
+        video = [n for n in names if n not in AUDIO_ONLY]
+        body = lines + [
+            "",
+            f"Spearman rank correlation, overall vs Physics-IQ-style score: "
+            f"**{spearman(stats, names):.2f}** over all {len(names)} variants, "
+            f"**{spearman(stats, video):.2f}** over the {len(video)} video-only ones.",
+            "",
+        ]
+        body += corruption_table(rows) + [""] + floor_table(rows)
+    text = "\n".join(header + body) + "\n"
     print(text)
     if not args.no_append:
         with RESULTS.open("a") as f:

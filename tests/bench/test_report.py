@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import imageio.v3 as iio
 import numpy as np
 
-from worldsim.bench.cases import load_case, read_manifest, truth_clip
+from worldsim.bench.cases import load_case, read_truth_manifest, truth_clip
 from worldsim.bench.report import write_report
 from worldsim.bench.scoring import score_file
 
@@ -28,17 +28,17 @@ class _Videos(HTMLParser):
             self.plays += 1
 
 
-def test_report_videos_have_inlined_posters_and_buttons_instead_of_controls(cases_dir, tmp_path):
-    cases = tmp_path / "cases"  # a copy whose second case has no stored truth: re-simulated
-    shutil.copytree(cases_dir, cases)
-    ids = [entry["id"] for entry in read_manifest(cases)["cases"][:2]]
+def test_report_videos_have_inlined_posters_and_buttons_instead_of_controls(truth_dir, tmp_path):
+    copy = tmp_path / "truth"  # a copy whose second case has no stored clip: re-simulated
+    shutil.copytree(truth_dir, copy)
+    ids = [entry["id"] for entry in read_truth_manifest(copy)["cases"][:2]]
     clips = tmp_path / "clips"
     clips.mkdir()
     for case_id in ids:
-        shutil.copy(cases / "ground_truth" / f"{case_id}.mp4", clips)
-    (cases / "ground_truth" / f"{ids[1]}.mp4").unlink()
-    results = [score_file(clips / f"{i}.mp4", load_case(cases, i)) for i in ids]
-    _, page = write_report(tmp_path / "report", results, read_manifest(cases), {}, cases)
+        shutil.copy(copy / f"{case_id}.mp4", clips)
+    (copy / f"{ids[1]}.mp4").unlink()
+    results = [score_file(clips / f"{i}.mp4", load_case(copy, i)) for i in ids]
+    _, page = write_report(tmp_path / "report", results, read_truth_manifest(copy), {}, copy)
 
     parsed = _Videos()
     parsed.feed(page.read_text())
@@ -51,7 +51,7 @@ def test_report_videos_have_inlined_posters_and_buttons_instead_of_controls(case
         head, data = video["poster"].split(",", 1)
         assert head == "data:image/png;base64"
         poster = iio.imread(io.BytesIO(base64.b64decode(data)))
-        truth = truth_clip(load_case(cases_dir, shown[n // 2])).video  # [T, H, W, 3]
+        truth = truth_clip(load_case(truth_dir, shown[n // 2])).video  # [T, H, W, 3]
         assert poster.shape == truth.shape[1:]
         error = np.abs(poster.astype(int) - truth).mean(axis=(1, 2, 3))  # [T]
         mid = (len(truth) - 1) // 2

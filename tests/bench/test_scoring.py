@@ -63,10 +63,67 @@ def test_a_clip_of_background_only_scores_near_zero(moving_case):
     assert r.metrics["tracked_share"] == 0.0 and r.score < 10
 
 
-def test_an_empty_or_odd_clip_is_a_clear_error_and_short_audio_is_padded(moving_case):
-    case, _ = moving_case
+def test_an_empty_or_odd_clip_is_a_clear_error_and_a_short_one_is_scored_on_its_overlap(
+    moving_case,
+):
+    case, truth = moving_case
     clip = truth_clip(case)
     with pytest.raises(ValueError, match="T > 0"):
         score_arrays(case, clip.video[:0], case.fps, clip.audio)
-    r = score_arrays(case, clip.video[:20], case.fps, clip.audio[:100])  # short clip, no sound
-    assert r.metrics["vanish_rate"] > 0.3 and r.groups["sound"] == 0.0
+    with pytest.raises(ValueError, match="no longer than the 5 conditioning frames"):
+        score_arrays(case, clip.video[:5], case.fps, clip.audio)
+    per_frame = case.sample_rate // case.fps
+    r = score_arrays(case, clip.video[:20], case.fps, clip.audio[: 20 * per_frame])
+    assert r.judged_frames == 20 and r.flags[0].startswith("short: covers 20 of the case's 32")
+    held = clip.video.copy()
+    held[20:] = clip.video[19]  # what a short clip is scored as: its last frame held
+    audio = np.pad(clip.audio[: 20 * per_frame], (0, 12 * per_frame))
+    assert r.score == pytest.approx(score_arrays(case, held, case.fps, audio).score)
+    r = score_arrays(case, clip.video[:20], case.fps, clip.audio[:100])  # and no sound
+    assert any(f.startswith("audio short") for f in r.flags) and r.groups["sound"] == 0.0
+
+
+def test_a_longer_clip_is_judged_on_the_cases_length_and_flagged(moving_case):
+    case, truth = moving_case
+    clip = truth_clip(case)
+    video = np.concatenate([clip.video, clip.video[-8:]])
+    audio = np.concatenate([clip.audio, clip.audio[-8 * (case.sample_rate // case.fps) :]])
+    r = score_arrays(case, video, case.fps, audio)
+    assert r.flags == ["long: 0.50 s past the case's end, not judged"]
+    assert r.score == pytest.approx(truth.score)
+
+
+@pytest.fixture(scope="module")
+def still_case(cases):
+    """A case in which nothing moves or sounds after the conditioning (a box that stays)."""
+    for case in cases:
+        late = [c for c in case.contacts if c["time_s"] >= case.condition_seconds]
+        if not calibrate.moves(case) and not late:
+            return case
+    pytest.fail("no still, silent case in the export")
+
+
+@pytest.mark.parametrize("cut", ["noise_to_silence", "silence_to_noise"])
+def test_a_cut_between_room_tone_and_digital_silence_is_not_an_impact(still_case, cut):
+    """The clip is the still truth's, except that its sound steps between room tone and
+    digital silence at the end of the conditioning: it scores as the truth does."""
+    case = still_case
+    clip = truth_clip(case)
+    k = int(round(case.condition_seconds * case.sample_rate))
+    audio = clip.audio.copy()
+    if cut == "noise_to_silence":
+        audio[k:] = 0.0
+    else:
+        audio[:k] = 0.0
+    truth = score_arrays(case, clip.video, case.fps, clip.audio)
+    r = score_arrays(case, clip.video, case.fps, audio)
+    assert truth.score >= 97
+    assert r.metrics["onset_precision"] == 1.0 and r.groups["sound"] == truth.groups["sound"]
+    assert r.score == pytest.approx(truth.score, abs=0.5)
+
+
+def test_freezing_a_still_scene_scores_as_the_truth_on_arrays(still_case):
+    video, audio = calibrate.baseline(still_case, "freeze")
+    clip = truth_clip(still_case)
+    truth = score_arrays(still_case, clip.video, still_case.fps, clip.audio)
+    assert score_arrays(still_case, video, still_case.fps, audio).score >= truth.score - 1.0

@@ -1,18 +1,25 @@
-"""Reference clips that tell what the benchmark's numbers mean: baselines and corruptions.
+"""Reference clips that tell what the benchmark's numbers mean: trivial continuations and corruptions.
 
-    worldsim bench baseline --cases-dir DIR --kind freeze --out VIDEOS
-    worldsim bench corrupt --cases-dir DIR --kind teleport --out VIDEOS
+    worldsim bench baseline --truth-dir TRUTH --kind freeze --out VIDEOS
+    worldsim bench corrupt --truth-dir TRUTH --kind teleport --out VIDEOS
 
-Baselines (what a model that learned nothing would produce from the conditioning):
+Trivial continuations (BASELINES: what a model that learned nothing would produce from
+the conditioning; the score's zero, see score.py):
 - `freeze`: the last conditioning frame held to the end;
 - `constant_velocity`: every object keeps the velocity it had over the last two
-  conditioning frames (no gravity, no contacts), drawn by the simulator's renderer.
-Both keep the conditioning sound and are silent after it.
+  conditioning frames (no gravity, no contacts), drawn by the simulator's renderer;
+- `background`: the scene with its objects erased after the conditioning;
+- `colour_noise`: uniform colour noise after the conditioning (what an untrained
+  sampler draws), with white noise for sound;
+- `loop`: the conditioning frames (and their sound) played again and again.
+All but `colour_noise` and `loop` are digital silence after the conditioning sound.
+Noise is seeded from the case's id, so a case's trivial clips are always the same.
 
-Corruptions of the ground truth, each aimed at one metric (CORRUPTIONS says which):
-an object teleported mid-clip, gravity altered, an object removed for some frames, the
-audio delayed by 150 ms, the impact sounds removed, a miss replaced by a make. Each is
-the simulator's clip with one thing changed, drawn by the same renderer and synthesiser.
+Corruptions of the ground truth, each aimed at one law (CORRUPTIONS says which metric
+and which score group): an object teleported mid-clip, gravity altered, an object removed
+for some frames, the audio delayed by 150 ms, the impact sounds removed, a miss replaced
+by a make. Each is the simulator's clip with one thing changed, drawn by the same
+renderer and synthesiser.
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ from worldsim.physics.simulate import simulate
 from worldsim.physics.sound import synthesize
 from worldsim.physics.types import Trajectory
 
-BASELINES = ("freeze", "constant_velocity")
+BASELINES = ("freeze", "constant_velocity", "background", "colour_noise", "loop")
 TELEPORT_PX = 16.0  # how far the object jumps, at least...
 TELEPORT_STEPS = 3.0  # ...and at least 3x the clip's fastest frame-to-frame motion
 REMOVED_FRAMES = 8  # how long the object is gone
 AUDIO_DELAY_S = 0.150
 GRAVITY_FACTOR = 0.5
+MOVED_PX = 2.0  # a corruption that moves no object this far does not apply
 
 # corruption -> (metric meant to catch it, the direction it moves: +1 up, -1 down)
 CORRUPTIONS: dict[str, tuple[str, int]] = {
@@ -47,6 +55,31 @@ CORRUPTIONS: dict[str, tuple[str, int]] = {
     "mute_impacts": ("silent_contact_rate", +1),
     "miss_to_make": ("outcome_agree", -1),
 }
+# corruption -> the score groups of the law it breaks, the first a case has is where it
+# must show (halved gravity on a ramp or a tower, with no free flight: in the motion)
+BROKEN_GROUP: dict[str, tuple[str, ...]] = {
+    "teleport": ("continuity",),
+    "gravity": ("gravity", "motion"),
+    "remove": ("continuity",),
+    "audio_delay": ("sound",),
+    "mute_impacts": ("sound",),
+    "miss_to_make": ("outcome",),
+}
+
+
+def broken_group(kind: str, groups: dict) -> str | None:
+    """The group where corruption `kind` must show, among a case's `groups`."""
+    return next((g for g in BROKEN_GROUP.get(kind, ()) if g in groups), None)
+
+
+NOISE_AUDIO_LEVEL = 0.1  # colour_noise's sound: uniform white noise of this peak level
+
+
+def case_rng(case: Case, salt: str) -> np.random.Generator:
+    """A generator that depends only on the case's id (and what it is for)."""
+    import zlib
+
+    return np.random.default_rng([zlib.crc32(case.case_id.encode()), zlib.crc32(salt.encode())])
 
 
 def _trajectory(case: Case) -> Trajectory:
@@ -60,8 +93,17 @@ def _silent_after_condition(case: Case, audio: np.ndarray) -> np.ndarray:
     return out
 
 
+def _erase_objects(case: Case, traj: Trajectory) -> np.ndarray:
+    """The scene's frames with every dynamic object moved far out of view after the
+    conditioning (the renderer draws the statics alone there)."""
+    pos = traj.positions_m.copy()
+    pos[case.condition_frames :] += np.array([-1e3, 0.0])
+    video, _ = render_video(dataclasses.replace(traj, positions_m=pos), case.render_config)
+    return video
+
+
 def baseline(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """(video uint8 [T, H, W, 3], audio [S]) of a trivial baseline for `case`."""
+    """(video uint8 [T, H, W, 3], audio [S]) of a trivial continuation of `case`."""
     clip = truth_clip(case)
     k = case.condition_frames
     audio = _silent_after_condition(case, clip.audio)
@@ -82,6 +124,22 @@ def baseline(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
         video, _ = render_video(moved, case.render_config)
         video[:k] = clip.video[:k]
         return video, audio
+    if kind == "background":
+        video = _erase_objects(case, _trajectory(case))
+        video[:k] = clip.video[:k]
+        return video, audio
+    if kind == "colour_noise":
+        rng = case_rng(case, "colour_noise")
+        video = clip.video.copy()
+        video[k:] = rng.integers(0, 256, size=video[k:].shape, dtype=np.uint8)
+        s = int(round(case.condition_seconds * case.sample_rate))
+        audio[s:] = rng.uniform(-1, 1, size=audio.size - s) * NOISE_AUDIO_LEVEL
+        return video, audio
+    if kind == "loop":
+        frames = np.arange(case.num_frames) % k  # [T]
+        per_frame = case.sample_rate / case.fps
+        samples = np.arange(case.num_samples) % int(round(k * per_frame))  # [S]
+        return clip.video[frames], clip.audio[samples].astype(np.float32)
     raise ValueError(f"unknown baseline {kind!r}; choose from {BASELINES}")
 
 
@@ -131,8 +189,12 @@ def applies(case: Case, kind: str) -> bool:
     if kind == "remove":
         mid = case.num_frames // 2
         return bool((case.visibility[mid : mid + REMOVED_FRAMES, 0] >= 0.5).all())
-    if kind == "gravity":
-        return True
+    if kind == "gravity":  # only where halving gravity changes what the clip shows
+        params = dict(case.params, gravity=case.params["gravity"] * GRAVITY_FACTOR)
+        other = clip_from_params(case.family, params, case.seed, case.render_config)
+        k = case.condition_frames
+        shift = np.linalg.norm(other.states[k:, :, :2] - case.states[k:, :, :2], axis=-1)
+        return bool((shift * (case.visibility[k:] >= 0.5)).max(initial=0.0) > MOVED_PX)
     if kind == "teleport":  # object 0 in view where it jumps
         mid = case.num_frames // 2
         return bool((case.visibility[mid - 1 : mid + 4, 0] >= 0.9).all())
@@ -239,3 +301,13 @@ def calibration_clips(case: Case, work, truth_mp4) -> dict[str, object]:
         if applies(case, kind):
             put(kind, *corrupt(case, kind), case.fps)
     return paths
+
+
+MOVES_PX = 2.0  # a case "moves" if an object gets this far from where the conditioning left it
+
+
+def moves(case: Case) -> bool:
+    """Whether something moves after the conditioning frames (in the truth's states)."""
+    k = case.condition_frames
+    shift = np.linalg.norm(case.states[k:, :, :2] - case.states[k - 1, :, :2], axis=-1)
+    return bool((shift * (case.visibility[k:] >= 0.5)).max(initial=0.0) > MOVES_PX)

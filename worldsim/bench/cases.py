@@ -1,42 +1,50 @@
 """Benchmark cases: the simulator's clips cut into a conditioning part and a ground truth.
 
-    worldsim bench export --out DIR [--num-cases N] [--families ...] [--seed S]
+    worldsim bench export --out CASES --truth-out TRUTH [--num-cases N] [--seed S]
 
 A case is one simulated clip. A model under test receives its first K frames (an mp4
 with their sound) and its caption, and must continue the clip to its full length; the
 ground truth is everything the simulator knows about the rest: per-frame states,
-visibility, contacts, the outcome. Everything the scorer needs is in the exported
-folder, so any model's clips can be scored from files alone:
+visibility, contacts, the outcome. The export writes two folders (export.py):
 
-    DIR/manifest.json          benchmark version, clip format, K, the list of cases
-    DIR/prompts.csv            id,caption,condition (what a model is given)
-    DIR/condition/<id>.mp4     first K frames with their sound (H.264 + AAC)
-    DIR/truth/<id>.json        the ground truth of the whole clip (pixel units)
-    DIR/ground_truth/<id>.mp4  the simulator's full clip (--with-ground-truth)
+    CASES/  what a model is given, nothing else:
+      manifest.json          benchmark version, clip format, K, the cases' ids and captions
+      prompts.csv            id,caption,condition
+      condition/<id>.mp4     first K frames with their sound (H.264 + AAC)
+    TRUTH/  what the scorer needs, kept away from the model (it holds the scene
+            parameters and seeds: with them the cases can be re-simulated):
+      truth_manifest.json    the same export's id, each case's family, split and outcome
+      <id>.json              the ground truth of the whole clip (pixel units) and the
+                             case's score references (score.py) and physical variance
+      <id>.mp4               the simulator's full clip
 
 A truth file reads back as a `Case` (worldsim/bench/truth.py).
 
-Coverage. Cases cycle through the families; within a family the kinds cycle through
-in-range, out-of-range and conflict (in-range parameters), starting one kind later for
-each next family, so every family gets every kind from `3 * len(families)` cases on and
-even a small export (two per family) has every kind. A *conflict* case's caption asserts the outcome physics
-will not produce ("the ball goes in" for a shot that misses), to measure whether a
-model follows the prompt or the physics.
+Coverage. Cases cycle through the families; within a family each block of three cases
+holds one in-range, one out-of-range and one conflict case (in-range parameters), in an
+order drawn from the export's seed, so every family gets every kind from
+`3 * len(families)` cases on and an id says nothing of its kind. A *conflict* case's
+caption asserts the outcome physics will not produce ("the ball goes in" for a shot that
+misses), to measure whether a model follows the prompt or the physics.
+
+Secrecy. Everything follows from the export's seed; `bench export` draws it from the
+operating system unless given, and keeps it in TRUTH only. With a known seed (the
+calibration's, or `--seed`), anyone can re-simulate the cases: use one for public
+reference numbers, not for a leaderboard.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from worldsim.bench.outcomes import read_outcome
-from worldsim.bench.track import track, tracks_from_states
+from worldsim.bench.track import tracks_from_states
 from worldsim.bench.truth import Case, case_from_json
 from worldsim.physics import families as families_lib
 from worldsim.physics.clip import clip_from_params
@@ -45,7 +53,8 @@ from worldsim.physics.families.common import FLOOR_Y
 from worldsim.physics.types import STATE_FIELDS, Camera, Clip, RenderConfig
 
 BENCHMARK = "worldsim-physics"
-VERSION = 1
+VERSION = 2  # 2: truth in its own folder, the trivial-continuation scale, Physics-IQ
+TRUTH_MANIFEST = "truth_manifest.json"
 CONDITION_FRAMES = 5  # 1 + 4: one causal latent step of the world model's video VAE
 KINDS = ("in_range", "out_of_range", "conflict")  # the per-family cycle
 
@@ -69,8 +78,11 @@ def case_specs(num_cases: int, families: Sequence[str], seed: int) -> list[CaseS
         families_lib.get_family(family)  # raises on an unknown name
     specs = []
     for i in range(num_cases):
-        f = i % len(families)
-        kind = KINDS[(i // len(families) + f) % len(KINDS)]
+        f, j = i % len(families), i // len(families)  # family, and the case's place in it
+        # Each block of len(KINDS) cases of a family holds every kind once, in an order
+        # drawn from the seed: with a secret seed, an id tells nothing of its kind.
+        order = np.random.default_rng([seed, f, j // len(KINDS)]).permutation(len(KINDS))
+        kind = KINDS[order[j % len(KINDS)]]
         family = families[f]
         case_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         specs.append(
@@ -203,151 +215,85 @@ def case_truth(spec: CaseSpec, clip: Clip, params: dict, k: int, config: RenderC
         ],
         "geometry": _outcome_geometry(clip, camera, info),
     }
-    # Some outcomes cannot be read off frames even with perfect tracking (the ball rolled
-    # out of view, a touch between frames, a bounce peak between frames), and some are
-    # already shown by the conditioning frames (a hit in the first K frames): such cases
-    # do not count for outcome agreement. Checked with the exact states as the "tracks".
-    case = case_from_json(truth)
-    exact = tracks_from_states(case.states, case.visibility, case.objects)
-    observable = read_outcome(case, exact) == clip.outcome
-    if clip.outcome in EVENT_OUTCOMES:
-        shown = case.visibility.copy()
-        shown[k:] = 0.0  # only the conditioning frames
-        early = tracks_from_states(case.states, shown, case.objects)
-        observable &= read_outcome(case, early) != clip.outcome
-    truth["outcome_observable"] = bool(observable)
+    truth["outcome_observable"] = outcome_observable(case_from_json(truth))
     return truth
 
 
-def _add_condition_areas(truth: dict, condition: Path) -> None:
-    """Each object's tracked area in the conditioning clip as written (codec included): the
-    reference for the size metrics, so a codec's blur of small objects cancels."""
-    from worldsim.media.video_io import read_video
-
-    frames, _ = read_video(condition)
-    tracks = track(frames, truth["objects"])
-    vis = np.asarray(truth["visibility"])[: len(frames)]
-    for n, obj in enumerate(truth["objects"]):
-        seen = (vis[:, n] >= 0.999) & tracks.present[:, n]
-        obj["condition_area_px"] = float(np.median(tracks.area[seen, n])) if seen.any() else None
-
-
-def _write_json(path: Path, data) -> None:
-    """Atomic JSON write: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+def outcome_observable(case: Case) -> bool:
+    """Whether the prediction's frames decide the case's outcome. Some outcomes cannot be
+    read off frames even with perfect tracking (the ball rolled out of view, a touch
+    between frames, a bounce peak between frames), and some are already shown by the
+    conditioning frames (a hit in the first K frames): such cases do not count for outcome
+    agreement. Checked with the exact states as the "tracks"."""
+    exact = tracks_from_states(case.states, case.visibility, case.objects)
+    observable = read_outcome(case, exact) == case.outcome
+    if case.outcome in EVENT_OUTCOMES:
+        shown = case.visibility.copy()
+        shown[case.condition_frames :] = 0.0  # only the conditioning frames
+        early = tracks_from_states(case.states, shown, case.objects)
+        observable &= read_outcome(case, early) != case.outcome
+    return bool(observable)
 
 
-def export_cases(
-    out: str | os.PathLike,
-    *,
-    num_cases: int = 120,
-    families: Sequence[str] = families_lib.FAMILIES,
-    seed: int = 0,
-    condition_frames: int = CONDITION_FRAMES,
-    config: RenderConfig = RenderConfig(),
-    with_ground_truth: bool = False,
-    progress: Iterable | None = None,
-) -> Path:
-    """Write the benchmark folder (see the module docstring); returns its manifest path."""
-    from worldsim.media.video_io import write_mp4
-
-    out = Path(out)
-    if not 1 <= condition_frames < config.num_frames:
-        raise ValueError(
-            f"--condition-frames must be in [1, {config.num_frames}), got {condition_frames}"
-        )
-    specs = case_specs(num_cases, tuple(families), seed)
-    per_frame = config.sample_rate / config.fps
-    entries = []
-    bar = progress(specs) if progress is not None else specs
-    for spec in bar:
-        clip, params = simulate_case(spec, config)
-        truth = case_truth(spec, clip, params, condition_frames, config)
-        k_samples = int(round(condition_frames * per_frame))
-        condition = out / "condition" / f"{spec.case_id}.mp4"
-        write_mp4(
-            condition,
-            clip.video[:condition_frames],
-            clip.audio[:k_samples],
-            clip.fps,
-            clip.sample_rate,
-        )
-        _add_condition_areas(truth, condition)
-        _write_json(out / "truth" / f"{spec.case_id}.json", truth)
-        if with_ground_truth:
-            write_mp4(
-                out / "ground_truth" / f"{spec.case_id}.mp4",
-                clip.video,
-                clip.audio,
-                clip.fps,
-                clip.sample_rate,
-            )
-        entries.append(
-            {
-                "id": spec.case_id,
-                "family": spec.family,
-                "split_tag": clip.split_tag,
-                "conflict": spec.conflict,
-                "outcome": clip.outcome,
-                "caption": clip.caption,
-                "condition": f"condition/{spec.case_id}.mp4",
-                "truth": f"truth/{spec.case_id}.json",
-            }
-        )
-    with open(out / "prompts.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["id", "caption", "condition"])
-        for e in entries:
-            writer.writerow([e["id"], e["caption"], e["condition"]])
-    manifest = {
-        "benchmark": BENCHMARK,
-        "version": VERSION,
-        "seed": seed,
-        "families": list(families),
-        "condition_frames": condition_frames,
-        "format": {
-            "width": config.width,
-            "height": config.height,
-            "fps": config.fps,
-            "seconds": config.num_frames / config.fps,
-            "num_frames": config.num_frames,
-            "sample_rate": config.sample_rate,
-        },
-        "submission": (
-            "one mp4 per case named <id>.mp4, covering the whole clip from t = 0 (its first "
-            "condition_frames frames may repeat the conditioning clip), with sound; any "
-            "resolution and frame rate (resampled to the case's)"
-        ),
-        "cases": entries,
-    }
-    path = out / "manifest.json"
-    _write_json(path, manifest)
-    return path
-
-
-def read_manifest(cases_dir: str | os.PathLike) -> dict:
+def _read_json_manifest(path: Path, what: str) -> dict:
     from worldsim.bench.errors import BenchError
 
-    path = Path(cases_dir) / "manifest.json"
     if not path.is_file():
-        raise BenchError(f"{cases_dir}: no manifest.json; write one with `worldsim bench export`")
+        raise BenchError(
+            f"{path.parent}: no {path.name}; write {what} with `worldsim bench export`"
+        )
     manifest = json.loads(path.read_text())
     if manifest.get("benchmark") != BENCHMARK:
         raise BenchError(f"{path}: not a {BENCHMARK} manifest")
     if manifest.get("version") != VERSION:
         raise BenchError(
             f"{path}: benchmark version {manifest.get('version')}, this scorer reads {VERSION}"
+            " (export the cases again)"
         )
     return manifest
 
 
-def load_case(cases_dir: str | os.PathLike, case_id: str) -> Case:
-    return case_from_json(json.loads((Path(cases_dir) / "truth" / f"{case_id}.json").read_text()))
+def read_manifest(cases_dir: str | os.PathLike) -> dict:
+    """The model-facing manifest of CASES (ids, captions, conditioning clips, format)."""
+    return _read_json_manifest(Path(cases_dir) / "manifest.json", "one")
 
 
-def load_cases(cases_dir: str | os.PathLike) -> list[Case]:
-    manifest = read_manifest(cases_dir)
-    return [load_case(cases_dir, entry["id"]) for entry in manifest["cases"]]
+def read_truth_manifest(truth_dir: str | os.PathLike) -> dict:
+    """The truth folder's manifest (each case's family, split, conflict, outcome)."""
+    from worldsim.bench.errors import BenchError
+    from worldsim.bench.score import scored_digest
+
+    path = Path(truth_dir) / TRUTH_MANIFEST
+    manifest = _read_json_manifest(path, "the truth folder")
+    if manifest.get("scored_digest") != scored_digest():
+        raise BenchError(
+            f"{path}: its score references were measured under other score constants "
+            f"({manifest.get('scored_digest')}, this scorer has {scored_digest()}); export again"
+        )
+    return manifest
+
+
+def check_same_export(cases_dir: str | os.PathLike, truth_dir: str | os.PathLike) -> dict:
+    """The truth manifest, after checking that CASES and TRUTH come from one export."""
+    from worldsim.bench.errors import BenchError
+
+    cases, truth = read_manifest(cases_dir), read_truth_manifest(truth_dir)
+    if cases.get("export_id") != truth.get("export_id"):
+        raise BenchError(
+            f"--cases-dir {cases_dir} (export {cases.get('export_id')}) and --truth-dir "
+            f"{truth_dir} (export {truth.get('export_id')}) are not the same export"
+        )
+    return truth
+
+
+def load_case(truth_dir: str | os.PathLike, case_id: str) -> Case:
+    """One case from TRUTH/<id>.json (its clip TRUTH/<id>.mp4 as `truth_video`)."""
+    truth_dir = Path(truth_dir)
+    case = case_from_json(json.loads((truth_dir / f"{case_id}.json").read_text()))
+    video = truth_dir / f"{case_id}.mp4"
+    return dataclasses.replace(case, truth_video=str(video) if video.is_file() else None)
+
+
+def load_cases(truth_dir: str | os.PathLike) -> list[Case]:
+    manifest = read_truth_manifest(truth_dir)
+    return [load_case(truth_dir, entry["id"]) for entry in manifest["cases"]]

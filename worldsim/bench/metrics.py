@@ -99,7 +99,7 @@ METRICS: tuple[Metric, ...] = (
         "vanish_rate",
         "share",
         "[0, 1]",
-        "share of object-frames after the conditioning where the truth shows the object (visibility >= 0.5) but the tracker does not find it",
+        "the worst object's share of the frames after the conditioning where the truth shows it (visibility >= 0.5) but the tracker does not find it",
     ),
     Metric(
         "appear_rate",
@@ -111,13 +111,13 @@ METRICS: tuple[Metric, ...] = (
         "size_spread",
         "coefficient of variation",
         "[0, inf)",
-        "per object, std / mean of the tracked area over fully visible frames; mean over objects",
+        "per object, std / mean of the tracked area over fully visible frames after the conditioning; mean over objects",
     ),
     Metric(
         "size_error",
         "ratio",
         "[0, inf)",
-        "per object, |median tracked area after the conditioning / its median tracked area in the exported conditioning clip - 1| (the true area if it is not seen there); mean over objects",
+        "per object, |median tracked area after the conditioning / its median tracked area in the clip's own first K frames - 1| (in the exported conditioning clip if the clip does not show it there, else the true area); mean over objects",
     ),
     Metric(
         "count_error_rate",
@@ -192,7 +192,7 @@ METRICS: tuple[Metric, ...] = (
         "tracked_share",
         "share",
         "[0, 1]",
-        "1 - vanish_rate; scales the scores of the metrics measured on tracks",
+        "1 - vanish_rate: the worst object's share of its frames found (diagnostic)",
     ),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
@@ -244,9 +244,9 @@ def motion_metrics(case: Case, tracks: Tracks) -> dict:
     velocity = float(dv[pair].mean()) if pair.any() else None
     should_see = vis >= VISIBLE
     should_see[:k] = False
-    vanish = (
-        float((should_see & ~tracks.present).sum() / should_see.sum()) if should_see.any() else None
-    )
+    seen_by = should_see.sum(axis=0)  # [N]
+    missed_by = (should_see & ~tracks.present).sum(axis=0)  # [N]
+    vanish = float((missed_by[seen_by > 0] / seen_by[seen_by > 0]).max()) if seen_by.any() else None
     hidden = vis <= HIDDEN
     hidden[:k] = False
     appear = float((hidden & tracks.present).sum() / hidden.sum()) if hidden.any() else None
@@ -284,10 +284,16 @@ def identity_metrics(case: Case, tracks: Tracks) -> dict:
         ok[:k] = False
         if ok.sum() < 2:
             continue
-        # Size against the object as the exported conditioning clip shows it (tracked at
-        # export): H.264's blur of small objects is then on both sides; the true area where
-        # the conditioning does not show the object.
-        reference = obj.get("condition_area_px") or obj["area_px"]
+        # Size against the object as the clip's own first K frames show it (the given
+        # conditioning, at the clip's format): the codec's and the resampling's blur of
+        # small objects is then on both sides. Else as the exported conditioning clip
+        # shows it (tracked at export), else its true area.
+        given = (case.visibility[:k, n] >= FULLY_VISIBLE) & tracks.present[:k, n]
+        reference = (
+            float(np.median(tracks.area[:k, n][given]))
+            if given.any()
+            else obj.get("condition_area_px") or obj["area_px"]
+        )
         ratio = tracks.area[ok, n] / reference
         spreads.append(float(ratio.std() / ratio.mean()))
         errors.append(abs(float(np.median(ratio)) - 1.0))

@@ -1,8 +1,10 @@
 """The benchmark's report: report.json (every number) and a self-contained report.html.
 
-report.json: the overall score, counts (scored / missing / unreadable / error), every metric's
-mean per family and split, the optimism rate on conflict cases, scoring speed, the
-metric definitions and score constants, and one entry per case.
+report.json: the overall score and what its scale means (SCALE), counts (scored / missing
+/ unreadable / error), every metric's mean per family and split, the optimism rate on
+conflict cases, the Physics-IQ-style measures and score per family and split (their own
+group, not in the score), clips flagged for their length or sound, files that match no
+case, scoring speed, the metric definitions and score constants, and one entry per case.
 
 report.html (one file, images and clips inlined, opens offline): the scores per family
 and split, the metric table with definitions, trajectory overlays (tracked vs true) and
@@ -23,14 +25,28 @@ from pathlib import Path
 
 import numpy as np
 
+from worldsim.bench import physics_iq
 from worldsim.bench.cases import load_case, truth_clip
 from worldsim.bench.metrics import METRIC_NAMES, METRICS
-from worldsim.bench.score import GROUPS, SCORED
+from worldsim.bench.score import GATE_GROUPS, GROUPS, MIN_CEILING, MIN_HEADROOM, SCORED
 from worldsim.bench.scoring import CaseResult
 from worldsim.bench.truth import Case
 from worldsim.media.player import PLAYER_SCRIPT, PLAYER_STYLE, poster_uri, video_html
 
 WORST_SHOWN = 6
+SCALE = (
+    "100 is the simulator's own clip; 0 is the best of five trivial continuations of the same "
+    "case (freeze the last conditioning frame, extrapolate at constant velocity, the background "
+    "alone, colour noise, the conditioning looped), measured through the same scorer. Each law "
+    f"metric that the trivial continuations miss by at least {MIN_HEADROOM:g} points scores "
+    "the share of that gap the clip closes (a skill); one they already get right (nothing "
+    "moves, no contact to hear) is a guard: the case keeps the share of it the clip keeps. "
+    "Continuity (teleports, vanishing, appearing) and identity (size, count) are always guards. "
+    "A case's score = mean skill over its law groups x every guard; with no skill to show it "
+    "is the product of the guards, so freezing a still scene scores as the truth does. "
+    f"Metrics the simulator's own clip scores below {MIN_CEILING:g} points on do not judge. A "
+    "short clip is held at its last frame for the rest of the case, and flagged."
+)
 
 
 def _clean(value):
@@ -57,6 +73,7 @@ def _summary(results: list[CaseResult]) -> dict:
         "metrics": {},
     }
     scored = [r for r in results if r.status == "scored"]
+    out["physics_iq"] = _physics_iq(results)  # a clip not scored counts as the worst
     for group in GROUPS:
         values = [r.groups[group] for r in scored if group in r.groups]
         out["groups"][group] = float(np.mean(values)) if values else None
@@ -70,6 +87,17 @@ def _summary(results: list[CaseResult]) -> dict:
             "not_finite": len(values) - len(finite),
         }
     return out
+
+
+def _physics_iq(results: list[CaseResult]) -> dict:
+    """Physics-IQ's combination over these clips (one not scored counts as the worst)."""
+    rows = [r for r in results if r.physics_iq and r.details.get("physics_iq_variance")]
+    if not rows:
+        return {"score": None, "cases": 0}
+    combined = physics_iq.score(
+        [r.physics_iq for r in rows], [r.details["physics_iq_variance"] for r in rows]
+    )
+    return {"score": combined["physics_iq"]} | combined
 
 
 def aggregate(results: list[CaseResult]) -> dict:
@@ -97,6 +125,7 @@ def aggregate(results: list[CaseResult]) -> dict:
             s: sum(r.status == s for r in results)
             for s in ("scored", "missing", "unreadable", "error")
         },
+        "flagged": sum(bool(r.flags) for r in results),
     }
 
 
@@ -107,8 +136,11 @@ def report_json(results: list[CaseResult], manifest: dict, timing: dict, title: 
             "benchmark": manifest["benchmark"],
             "version": manifest["version"],
             "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "export_id": manifest.get("export_id"),
             "format": manifest["format"],
             "condition_frames": manifest["condition_frames"],
+            "scale": SCALE,
+            "physics_iq_definitions": physics_iq.DEFINITIONS,
             "timing": timing,
             "summary": aggregate(results),
             "definitions": [m.__dict__ for m in METRICS],
@@ -124,6 +156,10 @@ def report_json(results: list[CaseResult], manifest: dict, timing: dict, title: 
                     "groups": r.groups,
                     "metrics": r.metrics,
                     "details": r.details,
+                    "physics_iq": r.physics_iq,
+                    "physics_iq_score": _physics_iq([r])["score"],
+                    "flags": r.flags,
+                    "judged_frames": r.judged_frames,
                     "error": r.error,
                     "video": r.video,
                 }
@@ -167,9 +203,9 @@ def _overlay(case: Case, result: CaseResult) -> str:
         ax_xy.plot(true_xy[:, 0], true_xy[:, 1], "--", color=color, lw=1)
         ax_t.plot(t, true_xy[:, 1], "--", color=color, lw=1)
         if result.tracks is not None:
-            xy = result.tracks.xy[:, n]
+            xy = result.tracks.xy[:, n]  # [judged frames, 2]: a short clip's overlap
             ax_xy.plot(xy[:, 0], xy[:, 1], "-", color=color, lw=1.5)
-            ax_t.plot(t, xy[:, 1], "-", color=color, lw=1.5, label=obj["name"])
+            ax_t.plot(t[: len(xy)], xy[:, 1], "-", color=color, lw=1.5, label=obj["name"])
     for c in case.contacts:
         ax_t.axvline(c["time_s"], color="0.8", lw=0.5)
     ax_t.axvspan(0, case.condition_seconds, color="0.9")
@@ -190,12 +226,11 @@ def _player(path: Path, label: str) -> str:
     return video_html(_file_uri(path, "video/mp4"), poster_uri(path), label=label)
 
 
-def _truth_player(case: Case, cases_dir: Path) -> str:
+def _truth_player(case: Case) -> str:
     from worldsim.media.video_io import write_mp4
 
-    stored = cases_dir / "ground_truth" / f"{case.case_id}.mp4"
-    if stored.is_file():
-        return _player(stored, "simulator")
+    if case.truth_video and Path(case.truth_video).is_file():
+        return _player(Path(case.truth_video), "simulator")
     clip = truth_clip(case)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_mp4(
@@ -210,7 +245,7 @@ def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str:
+def report_html(report: dict, results: list[CaseResult], truth_dir: Path) -> str:
     s = report["summary"]
     families = list(s["families"])
     esc = html.escape
@@ -231,6 +266,9 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
         f"(the clip shows the outcome the caption asserts, against physics): "
         f"{_fmt(s['conflict']['optimism_rate'])}. {report['benchmark']} v{report['version']}, "
         f"scored {_fmt(report['timing'].get('clips_per_second'))} clips/s.</p>",
+        f"<p><b>The scale.</b> {esc(report['scale'])} Groups: law groups show 100 x their "
+        f"mean skill x their guards; the gates ({', '.join(GATE_GROUPS)}) show 100 x their "
+        "guards.</p>",
         "<h2>Scores by family and split</h2>",
     ]
     rows = []
@@ -255,6 +293,27 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
         + [_fmt(s["overall"]["groups"][g], 3) for g in GROUPS]
     )
     parts.append(_table(["family", "score", "in-range", "out-of-range", *GROUPS], rows))
+    parts.append(
+        "<h2>Physics-IQ-style measures (their own group, not in the score)</h2>"
+        "<p>Motion masks, IoUs and MSE against the simulator's clip over the frames after the "
+        "conditioning, normalised by the physical variance between the simulator's clip and a "
+        "second take of the same scene, combined as Physics-IQ combines them (definitions and "
+        "adaptations below).</p>"
+    )
+    rows = []
+    for name, block in [(f, s["families"][f]) for f in families] + [("all", s["overall"])]:
+        piq = block["physics_iq"]
+        cells = [name, _fmt(piq["score"], 3)]
+        for split in ("in_range", "out_of_range"):
+            sub = block[split] if name != "all" else s[split]
+            cells.append(_fmt(sub["physics_iq"]["score"], 3))
+        cells += [_fmt(piq.get("model", {}).get(m)) for m in physics_iq.MEASURES]
+        rows.append(cells)
+    parts.append(
+        _table(
+            ["family", "Physics-IQ score", "in-range", "out-of-range", *physics_iq.MEASURES], rows
+        )
+    )
     parts.append("<h2>Metrics (mean over the cases that have them; n in brackets)</h2>")
     units = {m["name"]: m for m in report["definitions"]}
     rows = []
@@ -269,10 +328,23 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
         rows.append(cells)
     parts.append(_table(["metric", *families, "all"], rows))
 
+    flagged = [r for r in results if r.flags]
+    if flagged:
+        parts.append("<h2>Flagged clips (scored on their overlap with the case)</h2>")
+        parts.append(
+            _table(["case", "flags"], [[r.case_id, esc("; ".join(r.flags))] for r in flagged])
+        )
+    unmatched = report["timing"].get("unmatched") or []
+    if unmatched:
+        parts.append(
+            f"<h2>Files that match no case ({len(unmatched)})</h2><p>"
+            + esc(", ".join(unmatched))
+            + "</p>"
+        )
     scored = sorted((r for r in results if r.status == "scored"), key=lambda r: r.score)
     parts.append(f"<h2>The {min(WORST_SHOWN, len(scored))} lowest-scoring cases</h2>")
     for r in scored[:WORST_SHOWN]:
-        case = load_case(cases_dir, r.case_id)
+        case = load_case(truth_dir, r.case_id)
         m = r.metrics
         parts.append(
             "<div class='case'>"
@@ -286,7 +358,7 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
                 if r.video and Path(r.video).is_file()
                 else "<i>clip: no file</i>"
             )
-            + _truth_player(case, cases_dir)
+            + _truth_player(case)
             + f"<br><img src='{_overlay(case, r)}'></div>"
         )
     missing = [r for r in results if r.status != "scored"]
@@ -310,16 +382,24 @@ def report_html(report: dict, results: list[CaseResult], cases_dir: Path) -> str
         )
     )
     parts.append(
-        "<h2>Score constants</h2><p>s = 100 * clip((zero - e) / (zero - floor), 0, 1) per metric "
-        "(e = 1 - value for rates of success); metrics on tracks are multiplied by tracked_share, "
-        "the sync offset by onset precision; "
-        "groups weigh the same; a case's score is the mean of its groups.</p>"
+        "<h2>Physics-IQ-style measures: definitions and adaptations</h2>"
+        + _table(
+            ["measure", "definition"],
+            [[esc(k), esc(v)] for k, v in report["physics_iq_definitions"].items()],
+            "defs",
+        )
+    )
+    parts.append(
+        "<h2>Score constants</h2><p>Points per metric p = 100 * clip((zero - e) / (zero - floor), "
+        "0, 1) (e = 1 - value for rates of success); the sync offset is multiplied by onset "
+        "precision, the contact scores by kink precision. Then the scale above: skills over "
+        "the best trivial continuation, guards.</p>"
     )
     parts.append(
         _table(
-            ["metric", "group", "floor", "zero", "scaled by tracking"],
+            ["metric", "group", "floor", "zero", "scaled by"],
             [
-                [c["metric"], c["group"], _fmt(c["floor"]), _fmt(c["zero"]), str(c["on_tracks"])]
+                [c["metric"], c["group"], _fmt(c["floor"]), _fmt(c["zero"]), c["scale_by"] or ""]
                 for c in report["score_constants"]
             ],
         )
@@ -332,7 +412,7 @@ def write_report(
     results: list[CaseResult],
     manifest: dict,
     timing: dict,
-    cases_dir: str | os.PathLike,
+    truth_dir: str | os.PathLike,
     title: str = "worldsim physics benchmark",
 ) -> tuple[Path, Path]:
     """Write OUT/report.json and OUT/report.html; returns their paths."""
@@ -345,6 +425,6 @@ def write_report(
     os.replace(tmp, js)
     page = out_dir / "report.html"
     tmp = out_dir / ".report.html.tmp"
-    tmp.write_text(report_html(report, results, Path(cases_dir)), encoding="utf-8")
+    tmp.write_text(report_html(report, results, Path(truth_dir)), encoding="utf-8")
     os.replace(tmp, page)
     return js, page

@@ -44,6 +44,9 @@ class Case:
     outcome_observable: bool = True  # the prediction's frames decide the outcome (see case_truth)
     view_width_m: float = 8.0
     ambient_noise: float = 0.002
+    reference: dict | None = None  # score.Reference as JSON: ceiling and trivial points
+    physics_iq_variance: dict | None = None  # physics_iq measures, truth vs a second take
+    truth_video: str | None = None  # the simulator's clip (TRUTH/<id>.mp4), set by load_case
 
     @property
     def render_config(self) -> RenderConfig:
@@ -99,4 +102,6 @@ def case_from_json(data: dict) -> Case:
         outcome_observable=bool(data.get("outcome_observable", True)),
         view_width_m=float(data.get("view_width_m", 8.0)),
         ambient_noise=float(data.get("ambient_noise", 0.002)),
+        reference=data.get("reference"),
+        physics_iq_variance=data.get("physics_iq_variance"),
     )

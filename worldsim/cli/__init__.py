@@ -10,10 +10,10 @@
     worldsim generate --workdir RUN --prompt "..." [--seconds S] [--init-video F --init-frames K]
                       [--reference F] [--previous-shot F] [--num-samples N] --out OUT.mp4
     worldsim demo --workdir RUN [--out DIR]
-    worldsim bench export --out CASES [--num-cases N] [--families ...] [--seed S]
-    worldsim bench score --cases-dir CASES --videos-dir CLIPS --out REPORT
+    worldsim bench export --out CASES --truth-out TRUTH [--num-cases N] [--seed S]
+    worldsim bench score --cases-dir CASES --truth-dir TRUTH --videos-dir CLIPS --out REPORT
     worldsim bench run --workdir RUN --out REPORT [--cases-dir CASES] [--num-cases N]
-    worldsim bench baseline|corrupt --cases-dir CASES --kind KIND --out CLIPS
+    worldsim bench baseline|corrupt --truth-dir TRUTH --kind KIND --out CLIPS
 
 One vocabulary of flags: a run is `--workdir`, a folder of cases `--cases-dir`, a count
 `--num-*`, what is written `--out`. Nothing heavy (JAX, TFDS, grain, imageio) is

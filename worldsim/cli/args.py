@@ -82,7 +82,7 @@ def add_families_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def add_cases_dir_flag(parser: argparse.ArgumentParser, *, required: bool, help: str) -> None:
-    """A folder written by `bench export`: the same flag in every bench subcommand."""
+    """The model-facing folder written by `bench export --out`: the same flag everywhere."""
     parser.add_argument("--cases-dir", required=required, metavar="CASES", help=help)
 
 

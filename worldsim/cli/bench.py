@@ -24,48 +24,73 @@ from worldsim.cli.args import (
 
 
 def cmd_bench_export(args: argparse.Namespace) -> int:
-    from worldsim.bench.cases import export_cases
-    from worldsim.console import progress
+    from worldsim.bench.export import export_cases
 
-    path = export_cases(
+    cases, truth = export_cases(
         args.out,
+        truth_out=args.truth_out,
         num_cases=args.num_cases,
         families=args.families,
         seed=args.seed,
         condition_frames=args.condition_frames,
         config=render_config(args),
-        with_ground_truth=args.with_ground_truth,
-        progress=lambda xs: progress(xs, desc="export", unit="case"),
+        workers=args.workers,
     )
-    print(f"{args.num_cases} cases written to {path.parent} (manifest {path.name}, prompts.csv)")
+    print(
+        f"{args.num_cases} cases written: give {cases.parent} to the model (manifest.json, "
+        f"prompts.csv, condition/); keep {truth.parent} for scoring (the ground truth)"
+    )
     return 0
 
 
-def _score_and_report(cases: str, videos: str, out: str, fit: str, title: str) -> int:
-    from worldsim.bench.cases import read_manifest
+def _score_and_report(
+    cases: str, truth: str, videos: str, out: str, fit: str, title: str, workers: int
+) -> int:
+    from worldsim.bench.cases import read_truth_manifest
     from worldsim.bench.report import aggregate, write_report
-    from worldsim.bench.scoring import score_folder
+    from worldsim.bench.scoring import check_folder, score_folder
+    from worldsim.train.lock import check_writable_dir
 
-    results, timing = score_folder(cases, videos, fit=fit)
-    js, page = write_report(out, results, read_manifest(cases), timing, cases, title)
+    check_folder(cases, truth, videos)  # every input, then the output, before any work
+    check_writable_dir(out, what="--out")
+    results, timing = score_folder(cases, truth, videos, fit=fit, workers=workers)
+    js, page = write_report(out, results, read_truth_manifest(truth), timing, truth, title)
     summary = aggregate(results)
     status = summary["status"]
+    piq = summary["overall"]["physics_iq"]["score"]
     print(
         f"score {summary['overall']['score']:.1f} / 100 over {len(results)} cases "
         f"({status['scored']} scored, {status['missing']} missing, {status['unreadable']} "
-        f"unreadable, {status['error']} failed: they score 0); "
-        f"{timing['clips_per_second']:.1f} clips/s"
+        f"unreadable, {status['error']} failed: they score 0); Physics-IQ-style score "
+        f"{'–' if piq is None else f'{piq:.1f}'} (not in the score); "
+        f"{timing['clips_per_second']:.1f} clips/s with {workers} worker(s)"
     )
     for r in results:
         if r.status != "scored":
             print(f"  {r.case_id}: {r.status}{': ' + r.error if r.error else ''}", file=sys.stderr)
+        for flag in r.flags:
+            print(f"  {r.case_id}: {flag}", file=sys.stderr)
+    if timing["unmatched"]:
+        names = ", ".join(timing["unmatched"][:10])
+        more = len(timing["unmatched"]) - 10
+        print(
+            f"  {len(timing['unmatched'])} file(s) in {videos} match no case: {names}"
+            + (f" and {more} more" if more > 0 else ""),
+            file=sys.stderr,
+        )
     print(f"wrote {js} and {page}")
     return 0
 
 
 def cmd_bench_score(args: argparse.Namespace) -> int:
     return _score_and_report(
-        args.cases_dir, args.videos_dir, args.out, args.fit, args.title or f"{args.videos_dir}"
+        args.cases_dir,
+        args.truth_dir,
+        args.videos_dir,
+        args.out,
+        args.fit,
+        args.title or f"{args.videos_dir}",
+        args.workers,
     )
 
 
@@ -73,7 +98,8 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     """Export (unless --cases-dir), generate a clip per case with our model, score."""
     from pathlib import Path
 
-    from worldsim.bench.cases import export_cases
+    from worldsim.bench.cases import check_same_export
+    from worldsim.bench.export import default_truth_dir, export_cases
     from worldsim.world.generate import SamplerConfig
     from worldsim.world.generate_cases import generate_cases
 
@@ -81,16 +107,27 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     from worldsim.train.lock import check_writable_dir
 
     out = check_writable_dir(args.out, what="--out")
-    cases = Path(args.cases_dir) if args.cases_dir else out / "cases"
-    if not (cases / "manifest.json").is_file():
-        export_cases(
-            cases,
-            num_cases=args.num_cases,
-            families=args.families,
-            seed=args.seed,
-            condition_frames=args.condition_frames,
-            config=render_config(args),
-        )
+    if args.cases_dir:
+        cases = Path(args.cases_dir)
+        truth = Path(args.truth_dir) if args.truth_dir else default_truth_dir(cases)
+        check_same_export(cases, truth)
+    else:
+        cases = out / "cases"
+        truth = default_truth_dir(cases)
+        if (cases / "manifest.json").is_file() and (truth / "truth_manifest.json").is_file():
+            check_same_export(cases, truth)
+            print(f"reusing the cases in {cases} (delete it to export others)", file=sys.stderr)
+        else:
+            export_cases(
+                cases,
+                truth_out=truth,
+                num_cases=args.num_cases,
+                families=args.families,
+                seed=args.seed,
+                condition_frames=args.condition_frames,
+                config=render_config(args),
+                workers=args.workers,
+            )
     sampler = SamplerConfig(steps=args.steps, solver=args.solver, cfg_scale=args.cfg_scale)
     generate_cases(
         args.workdir,
@@ -98,15 +135,21 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
         out / "videos",
         sampler=sampler,
         batch_size=args.batch_size,
-        seed=args.seed,
+        seed=args.noise_seed,
     )
     return _score_and_report(
-        str(cases), str(out / "videos"), str(out), "stretch", f"worldsim model {args.workdir}"
+        str(cases),
+        str(truth),
+        str(out / "videos"),
+        str(out),
+        "stretch",
+        f"worldsim model {args.workdir}",
+        args.workers,
     )
 
 
 def cmd_bench_reference(args: argparse.Namespace) -> int:
-    """Baselines and corruptions of the ground truth, one mp4 per case that it applies to."""
+    """Trivial continuations and corruptions of the ground truth, one mp4 per case."""
     from pathlib import Path
 
     from worldsim.bench import calibrate
@@ -115,7 +158,7 @@ def cmd_bench_reference(args: argparse.Namespace) -> int:
     from worldsim.media.video_io import write_mp4
 
     written = 0
-    for case in progress(load_cases(args.cases_dir), desc=args.kind, unit="case"):
+    for case in progress(load_cases(args.truth_dir), desc=args.kind, unit="case"):
         if args.command_kind == "baseline":
             video, audio = calibrate.baseline(case, args.kind)
         elif calibrate.applies(case, args.kind):
@@ -129,7 +172,7 @@ def cmd_bench_reference(args: argparse.Namespace) -> int:
 
 
 # Checked in tests against worldsim.bench.calibrate (kept literal so --help stays instant).
-BASELINES = ("freeze", "constant_velocity")
+BASELINES = ("freeze", "constant_velocity", "background", "colour_noise", "loop")
 CORRUPTIONS = ("teleport", "gravity", "remove", "audio_delay", "mute_impacts", "miss_to_make")
 
 
@@ -140,16 +183,18 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         help="physics-consistency benchmark: export cases, score any model's clips",
         formatter_class=HelpFormatter,
         description=(
-            "A benchmark grounded in the simulator. `export` writes cases (conditioning clip "
-            "with sound, caption, ground truth); a model continues each case to its full length "
-            "as CLIPS/<id>.mp4 (any resolution and frame rate); `score` tracks the objects and "
-            "impact sounds in those files and compares them with the simulator."
+            "A benchmark grounded in the simulator. `export` writes the cases a model is given "
+            "(conditioning clip with sound, caption) and, apart, their ground truth; a model "
+            "continues each case to its full length as CLIPS/<id>.mp4 (any resolution and frame "
+            "rate); `score` tracks the objects and impact sounds in those files and compares them "
+            "with the simulator: 100 is the simulator's own clip, 0 the best trivial "
+            "continuation (freezing, extrapolating, background, noise, looping)."
         ),
         epilog=(
             "benchmarking another model's clips:\n"
-            "  worldsim bench export --out cases            # cases/prompts.csv + cases/condition/*.mp4\n"
+            "  worldsim bench export --out cases --truth-out truth   # give cases/ to the model\n"
             "  (your model: cases/condition/<id>.mp4 + caption -> clips/<id>.mp4, whole clip from t=0)\n"
-            "  worldsim bench score --cases-dir cases --videos-dir clips --out report"
+            "  worldsim bench score --cases-dir cases --truth-dir truth --videos-dir clips --out report"
         ),
     )
     sub = bench.add_subparsers(dest="bench_command", required=True, metavar="SUBCOMMAND")
@@ -157,10 +202,20 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
     def subcommand(name: str, **kwargs):
         return sub.add_parser(name, parents=[common], formatter_class=HelpFormatter, **kwargs)
 
+    def workers_flag(p):
+        p.add_argument(
+            "--workers", type=positive_int, default=1, help="cases in parallel (processes)"
+        )
+
     def case_flags(p, default_cases: int):
         add_num_cases_flag(p, default_cases)
         add_families_flag(p)
-        p.add_argument("--seed", type=int, default=0, help="seed; same seed => same cases")
+        p.add_argument(
+            "--seed",
+            type=int,
+            help="export seed: same seed => same cases, and anyone who knows it can re-simulate "
+            "them (default: a secret one, kept in the truth folder only)",
+        )
         p.add_argument(
             "--condition-frames", type=positive_int, default=5, help="frames given to the model"
         )
@@ -168,19 +223,20 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
 
     export = subcommand(
         "export",
-        help="write benchmark cases",
+        help="write benchmark cases (for the model) and their ground truth (for the scorer)",
         description=(
             "Write cases cycling through the families: in-range, out-of-range and conflict "
-            "cases (the caption asserts an outcome physics will not produce). Per case: "
-            "condition/<id>.mp4 (the first K frames with sound), truth/<id>.json; prompts.csv "
-            "and manifest.json list them."
+            "cases (the caption asserts an outcome physics will not produce). --out gets what a "
+            "model is given: condition/<id>.mp4 (the first K frames with sound), prompts.csv "
+            "and manifest.json. --truth-out gets the ground truth: <id>.json (states, contacts, "
+            "scene parameters, score references) and <id>.mp4 (the simulator's full clip); keep "
+            "it away from the model."
         ),
     )
-    export.add_argument("--out", required=True, help="output folder (the cases folder)")
-    export.add_argument(
-        "--with-ground-truth", action="store_true", help="also write the simulator's full clips"
-    )
+    export.add_argument("--out", required=True, help="the cases folder (what a model is given)")
+    export.add_argument("--truth-out", help="the truth folder (default: OUT-truth beside OUT)")
     case_flags(export, 120)
+    workers_flag(export)
     export.set_defaults(handler=cmd_bench_export)
 
     score = subcommand(
@@ -188,11 +244,16 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         help="score a folder of clips named <id>.mp4",
         description=(
             "Score CLIPS/<id>.mp4 against the cases (resampled to each case's resolution and "
-            "frame rate). Missing, unreadable and failing clips are listed and score 0. Writes "
-            "OUT/report.json and a self-contained OUT/report.html."
+            "frame rate). Missing, unreadable and failing clips are listed and score 0; clips "
+            "shorter or longer than their case are scored on the overlap and flagged; files "
+            "that match no case are listed. Writes OUT/report.json and a self-contained "
+            "OUT/report.html."
         ),
     )
-    add_cases_dir_flag(score, required=True, help="folder written by `bench export`")
+    add_cases_dir_flag(score, required=True, help="folder written by `bench export --out`")
+    score.add_argument(
+        "--truth-dir", required=True, metavar="TRUTH", help="folder written by `--truth-out`"
+    )
     score.add_argument(
         "--videos-dir", required=True, metavar="CLIPS", help="folder of <id>.mp4 clips"
     )
@@ -204,6 +265,7 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         help="clips of another aspect ratio: stretch to the case's frame or centre-crop",
     )
     score.add_argument("--title", help="report title (default: the clips folder)")
+    workers_flag(score)
     score.set_defaults(handler=cmd_bench_score)
 
     run = subcommand(
@@ -212,18 +274,31 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         description="Generate every case with the world model in --workdir, then score it.",
     )
     run.add_argument("--workdir", required=True, help="run directory of `worldsim train`")
-    run.add_argument("--out", required=True, help="report folder (cases/ and videos/ go inside)")
+    run.add_argument(
+        "--out", required=True, help="report folder (cases/, cases-truth/ and videos/ go inside)"
+    )
     add_cases_dir_flag(run, required=False, help="existing cases (default: export to OUT/cases)")
+    run.add_argument(
+        "--truth-dir", metavar="TRUTH", help="their truth (default: CASES-truth beside CASES)"
+    )
     case_flags(run, 24)
+    workers_flag(run)
     add_sampler_flags(run)
     run.add_argument("--batch-size", type=positive_int, default=8, help="cases per sampler call")
+    run.add_argument(
+        "--noise-seed",
+        type=int,
+        default=0,
+        help="sampler noise: each case's from (this, its id), so a resumed run draws the same",
+    )
     run.set_defaults(handler=cmd_bench_run)
 
     for name, kinds, what in (
         (
             "baseline",
             BASELINES,
-            "trivial baselines: freeze the last conditioning frame, or extrapolate at constant velocity",
+            "trivial continuations: freeze the last conditioning frame, extrapolate at constant "
+            "velocity, the background alone, colour noise, the conditioning looped",
         ),
         (
             "corrupt",
@@ -232,7 +307,9 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         ),
     ):
         p = subcommand(name, help=what, description=what)
-        add_cases_dir_flag(p, required=True, help="folder written by `bench export`")
+        p.add_argument(
+            "--truth-dir", required=True, metavar="TRUTH", help="folder written by `--truth-out`"
+        )
         p.add_argument("--kind", required=True, choices=kinds)
         p.add_argument("--out", required=True, help="folder for <id>.mp4 clips")
         p.set_defaults(handler=cmd_bench_reference, command_kind=name)
