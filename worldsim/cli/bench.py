@@ -23,12 +23,13 @@ from worldsim.cli.args import (
 )
 
 
-def cmd_bench_export(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace, out, truth_out):
+    """`export_cases` with the case flags export and run share; both manifests' paths."""
     from worldsim.bench.export import export_cases
 
-    cases, truth = export_cases(
-        args.out,
-        truth_out=args.truth_out,
+    return export_cases(
+        out,
+        truth_out=truth_out,
         num_cases=args.num_cases,
         families=args.families,
         seed=args.seed,
@@ -36,6 +37,10 @@ def cmd_bench_export(args: argparse.Namespace) -> int:
         config=render_config(args),
         workers=args.workers,
     )
+
+
+def cmd_bench_export(args: argparse.Namespace) -> int:
+    cases, truth = _export(args, args.out, args.truth_out)
     print(
         f"{args.num_cases} cases written: give {cases.parent} to the model (manifest.json, "
         f"prompts.csv, condition/); keep {truth.parent} for scoring (the ground truth)"
@@ -99,7 +104,7 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from worldsim.bench.cases import check_same_export
-    from worldsim.bench.export import default_truth_dir, export_cases
+    from worldsim.bench.export import default_truth_dir
     from worldsim.world.generate import SamplerConfig
     from worldsim.world.generate_cases import generate_cases
 
@@ -118,16 +123,7 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
             check_same_export(cases, truth)
             print(f"reusing the cases in {cases} (delete it to export others)", file=sys.stderr)
         else:
-            export_cases(
-                cases,
-                truth_out=truth,
-                num_cases=args.num_cases,
-                families=args.families,
-                seed=args.seed,
-                condition_frames=args.condition_frames,
-                config=render_config(args),
-                workers=args.workers,
-            )
+            _export(args, cases, truth)
     sampler = SamplerConfig(steps=args.steps, solver=args.solver, cfg_scale=args.cfg_scale)
     generate_cases(
         args.workdir,
