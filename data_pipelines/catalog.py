@@ -137,6 +137,12 @@ def open_split(data_dir: str | os.PathLike, split: str, *, skip: Sequence[str] =
     return builder.as_data_source(split, decoders=decoders)
 
 
+def split_names(data_dir: str | os.PathLike) -> list[str]:
+    """The dataset's splits, sorted."""
+    builder = tfds.builder_from_directory(os.fspath(find_dataset_dir(data_dir)))
+    return sorted(builder.info.splits)
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 

@@ -82,7 +82,7 @@ class _Decode(grain.transforms.Map):
 
     def map(self, index: int) -> dict:
         record = self._source[int(index)]
-        return {name: record[name] for name in TRAIN_FIELDS}
+        return {**{name: record[name] for name in TRAIN_FIELDS}, "flipped": np.bool_(False)}
 
 
 def _swap_left_right(caption: bytes) -> bytes:
@@ -93,19 +93,62 @@ def _swap_left_right(caption: bytes) -> bytes:
     return _LEFT_RIGHT.sub(swap, caption.decode("utf-8")).encode("utf-8")
 
 
-class _RandomFlip(grain.transforms.RandomMap):
-    """Mirror a clip left-right with probability 1/2.
+def mirror(element: dict) -> dict:
+    """The clip mirrored left-right: video [T, H, W, 3] flipped along W, "left"/"right"
+    swapped in the caption, `flipped` set. Physically valid: gravity is vertical, so a
+    mirrored clip obeys the same laws. Mono audio needs no change."""
+    element = dict(element)
+    element["video"] = np.ascontiguousarray(element["video"][:, :, ::-1])  # [T, H, W, 3]
+    element["caption"] = _swap_left_right(element["caption"])
+    element["flipped"] = np.bool_(True)
+    return element
 
-    Physically valid: gravity is vertical, so a mirrored clip obeys the same laws. Captions
-    that say "left"/"right" are swapped to stay true. Mono audio needs no change.
-    """
+
+class _RandomFlip(grain.transforms.RandomMap):
+    """`mirror` a clip with probability 1/2."""
 
     def random_map(self, element: dict, rng: np.random.Generator) -> dict:
-        if rng.random() < 0.5:
-            element = dict(element)
-            element["video"] = np.ascontiguousarray(element["video"][:, :, ::-1])  # [T, H, W, 3]
-            element["caption"] = _swap_left_right(element["caption"])
-        return element
+        return mirror(element) if rng.random() < 0.5 else element
+
+
+def mixture(
+    indices: np.ndarray,
+    is_failure: np.ndarray,
+    *,
+    success_weight: float,
+    failure_weight: float,
+    seed: int,
+    shard_index: int = 0,
+    num_epochs: int | None = None,
+    what: str = "the data",
+) -> grain.MapDataset:
+    """`indices` (records of this host) drawn as a success/failure mixture by weight, each
+    pool reshuffled every epoch: a MapDataset of record indices, a pure function of
+    (seed, shard_index, position). `is_failure[k]` says what `indices[k]` is."""
+    indices, is_failure = np.asarray(indices), np.asarray(is_failure, bool)
+    pools = {"success": indices[~is_failure], "failure": indices[is_failure]}
+    weights = {"success": float(success_weight), "failure": float(failure_weight)}
+    if min(weights.values()) < 0 or sum(weights.values()) <= 0:
+        raise ValueError(f"weights must be >= 0 with a positive sum, got {weights}")
+    parts, part_weights = [], []
+    for stream, name in enumerate(("success", "failure")):
+        if weights[name] == 0:
+            continue
+        if len(pools[name]) == 0:
+            raise ValueError(
+                f"{what} has no {name} clips but {name}_weight={weights[name]}; set it to 0 "
+                "or build more clips"
+            )
+        pool = ShuffledPool(pools[name], _seed(seed, shard_index, stream), num_epochs)
+        parts.append(grain.MapDataset.source(pool))
+        part_weights.append(weights[name])
+    # mix interleaves by weight; with num_epochs it ends when the first pool runs out.
+    return parts[0] if len(parts) == 1 else grain.MapDataset.mix(parts, weights=part_weights)
+
+
+def stream_seed(seed: int, shard_index: int, stream: int) -> int:
+    """The 32-bit seed of one random stream of this host (as the pipeline's own)."""
+    return _seed(seed, shard_index, stream)
 
 
 def make_train_dataset(
@@ -127,24 +170,16 @@ def make_train_dataset(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     failures = catalog.failure_mask(data_dir, split)  # bool [num_records], record order
     mine = host_indices(len(failures), shard_index, shard_count)
-    pools = {"success": mine[~failures[mine]], "failure": mine[failures[mine]]}
-    weights = {"success": float(success_weight), "failure": float(failure_weight)}
-    if min(weights.values()) < 0 or sum(weights.values()) <= 0:
-        raise ValueError(f"weights must be >= 0 with a positive sum, got {weights}")
-    parts, part_weights = [], []
-    for stream, name in enumerate(("success", "failure")):
-        if weights[name] == 0:
-            continue
-        if len(pools[name]) == 0:
-            raise ValueError(
-                f"{split!r} shard {shard_index}/{shard_count} of {data_dir} has no {name} clips "
-                f"but {name}_weight={weights[name]}; set it to 0 or build more clips"
-            )
-        pool = ShuffledPool(pools[name], _seed(seed, shard_index, stream), num_epochs)
-        parts.append(grain.MapDataset.source(pool))
-        part_weights.append(weights[name])
-    # mix interleaves by weight; with num_epochs it ends when the first pool runs out.
-    mixed = parts[0] if len(parts) == 1 else grain.MapDataset.mix(parts, weights=part_weights)
+    mixed = mixture(
+        mine,
+        failures[mine],
+        success_weight=success_weight,
+        failure_weight=failure_weight,
+        seed=seed,
+        shard_index=shard_index,
+        num_epochs=num_epochs,
+        what=f"{split!r} shard {shard_index}/{shard_count} of {data_dir}",
+    )
     source = catalog.open_split(data_dir, split, skip=_UNUSED_TENSORS)
     ds = mixed.map(_Decode(source))
     if augment:
@@ -160,7 +195,8 @@ def make_train_iterator(
     """Batches of training examples for this host; checkpointable.
 
     Each batch is a dict: video uint8 [B, T, H, W, 3], audio float32 [B, S], caption and
-    family bytes [B], is_failure bool [B], clip_id bytes [B].
+    family bytes [B], is_failure bool [B], clip_id bytes [B], flipped bool [B] (mirrored
+    by the augmentation: (clip_id, flipped) names exactly the pixels of a row).
 
     shard_index/shard_count: pass jax.process_index()/jax.process_count(); each host reads a
     disjoint stride of the split. success_weight/failure_weight: the share of failure clips

@@ -14,6 +14,7 @@ row of all PAD is the empty "null caption" that classifier-free guidance drops t
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,12 +26,18 @@ from data_pipelines import catalog
 from worldsim.errors import WorldsimError
 
 TOKENIZER_FILE = "tokenizer/spm.model"
+REPORT_FILE = "tokenizer/report.json"  # the longest caption in tokens, over every split
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
 
 def tokenizer_path(data_dir: str | os.PathLike) -> Path:
     """Where the tokenizer of the dataset under `data_dir` lives (it may not exist yet)."""
     return catalog.find_dataset_dir(data_dir) / TOKENIZER_FILE
+
+
+def report_path(data_dir: str | os.PathLike) -> Path:
+    """Where the tokenizer's report on the dataset's captions lives."""
+    return catalog.find_dataset_dir(data_dir) / REPORT_FILE
 
 
 def _captions(data_dir: str | os.PathLike, split: str) -> Iterator[str]:
@@ -76,7 +83,43 @@ def train_tokenizer(
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(model.getvalue())
     os.replace(tmp, path)
+    _write_report(data_dir, Tokenizer.from_bytes(model.getvalue()))
     return path
+
+
+def _write_report(data_dir: str | os.PathLike, tokenizer: Tokenizer) -> dict:
+    """Measures every split's captions in tokens (EOS included) and writes `REPORT_FILE`."""
+    splits, longest, longest_caption = {}, 0, ""
+    for split in catalog.split_names(data_dir):
+        captions = list(_captions(data_dir, split))
+        lengths = tokenizer.lengths(captions)
+        splits[split] = {"captions": len(captions), "longest_tokens": max(lengths, default=0)}
+        if lengths and max(lengths) > longest:
+            longest = max(lengths)
+            longest_caption = captions[int(np.argmax(lengths))]
+    report = {
+        "longest_caption_tokens": longest,  # EOS included: the window a caption needs whole
+        "longest_caption": longest_caption,
+        "splits": splits,
+        "vocab_size": tokenizer.vocab_size,
+    }
+    path = report_path(data_dir)
+    try:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(report, indent=1))
+        os.replace(tmp, path)
+    except OSError:  # a read-only dataset: the report is measured again next time
+        pass
+    return report
+
+
+def caption_report(data_dir: str | os.PathLike) -> dict:
+    """The dataset's caption report (longest caption in tokens, per split); written by
+    `train_tokenizer`, measured now for a tokenizer built before reports existed."""
+    path = report_path(data_dir)
+    if path.is_file():
+        return json.loads(path.read_text())
+    return _write_report(data_dir, load_tokenizer(data_dir))
 
 
 def ensure_tokenizer(data_dir: str | os.PathLike, vocab_size: int = 256) -> Path:
@@ -93,6 +136,10 @@ def load_tokenizer(data_dir: str | os.PathLike) -> Tokenizer:
             f"{path}: no tokenizer for this dataset; run `worldsim data tokenizer {data_dir}`"
         )
     return Tokenizer.load(path)
+
+
+class CaptionTooLong(WorldsimError, ValueError):
+    """A caption that does not fit the text window whole."""
 
 
 class Tokenizer:
@@ -125,12 +172,25 @@ class Tokenizer:
         """Number of ids (specials included); the text encoder's table needs at least this."""
         return self._sp.get_piece_size()
 
-    def encode(self, captions: Sequence[str | bytes], max_len: int) -> np.ndarray:
-        """int32 [B, max_len]: ids + EOS, truncated to `max_len`, then padded with PAD."""
+    def encode(
+        self, captions: Sequence[str | bytes], max_len: int, *, truncate: bool = False
+    ) -> np.ndarray:
+        """int32 [B, max_len]: ids + EOS, padded with PAD.
+
+        A caption longer than `max_len` tokens is an error (`CaptionTooLong`) unless
+        `truncate`, when it is cut to `max_len` (the EOS is then lost).
+        """
         texts = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in captions]
         ids = np.full((len(texts), max_len), PAD_ID, np.int32)  # [B, C]
         for row, pieces in enumerate(self._sp.encode(texts)):
-            tokens = [*pieces, EOS_ID][:max_len]
+            tokens = [*pieces, EOS_ID]
+            if len(tokens) > max_len and not truncate:
+                raise CaptionTooLong(
+                    f"caption {texts[row][:60]!r}... has {len(tokens)} tokens (EOS included); "
+                    f"the text window is {max_len} (model.text_len): widen it, or leave "
+                    "model.text_len at 0 to size it from the dataset's longest caption"
+                )
+            tokens = tokens[:max_len]
             ids[row, : len(tokens)] = tokens
         return ids
 

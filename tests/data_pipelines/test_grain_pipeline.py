@@ -28,7 +28,7 @@ def test_batch_shapes_and_dtypes(data):
     assert batch["video"].dtype == np.uint8
     assert batch["audio"].shape == (B, s) and batch["audio"].dtype == np.float32
     assert batch["is_failure"].dtype == bool and batch["caption"].shape == (B,)
-    assert set(batch) == {"clip_id", "video", "audio", "caption", "family", "is_failure"}
+    assert set(batch) == {"clip_id", "video", "audio", "caption", "family", "is_failure", "flipped"}
 
 
 @pytest.mark.parametrize("weights", [(0.7, 0.3), (0.5, 0.5), (1.0, 0.0)])
@@ -98,10 +98,12 @@ def test_augment_only_mirrors_and_keeps_captions_true(data):
     flips = 0
     for p, a in zip(plain, aug, strict=True):
         np.testing.assert_array_equal(p["clip_id"], a["clip_id"])
+        assert not p["flipped"].any()
         for i in range(B):
             if np.array_equal(a["video"][i], p["video"][i]):
-                assert a["caption"][i] == p["caption"][i]
+                assert a["caption"][i] == p["caption"][i] and not a["flipped"][i]
             else:
+                assert a["flipped"][i]  # (clip id, flipped) names the pixels: the cache key
                 np.testing.assert_array_equal(a["video"][i], p["video"][i][:, :, ::-1])
                 assert a["caption"][i] == p["caption"][i].replace(b"left", b"right")
                 flips += 1

@@ -14,7 +14,9 @@ from data_pipelines.tokenizer import (
     EOS_ID,
     PAD_ID,
     TOKENIZER_FILE,
+    CaptionTooLong,
     Tokenizer,
+    caption_report,
     ensure_tokenizer,
     load_tokenizer,
     train_tokenizer,
@@ -70,19 +72,21 @@ def test_eos_padding_and_truncation(tokenizer, caption):
     ids = tokenizer.encode([caption, "", caption], max_len=n + 3)
     assert ids[0, n - 1] == EOS_ID and (ids[0, n:] == PAD_ID).all()
     assert ids[1, 0] == EOS_ID and (ids[1, 1:] == PAD_ID).all()  # empty caption != null caption
-    short = tokenizer.encode([caption], max_len=n - 2)
+    with pytest.raises(CaptionTooLong, match=f"has {n} tokens"):  # never cut silently
+        tokenizer.encode([caption, ""], max_len=n - 2)
+    short = tokenizer.encode([caption], max_len=n - 2, truncate=True)
     np.testing.assert_array_equal(short[0], ids[2, : n - 2])  # truncated: a prefix, no EOS
     assert EOS_ID not in short and PAD_ID not in short
     assert tokenizer.decode(np.zeros((1, 8), np.int32)) == [""]  # all PAD: the null caption
 
 
 def test_from_bytes_and_pickle_give_the_same_tokenizer(tokenizer, caption):
-    expected = tokenizer.encode([caption], 32)
+    expected = tokenizer.encode([caption], 64)
     for copy in (
         Tokenizer.from_bytes(tokenizer.model_bytes),
         pickle.loads(pickle.dumps(tokenizer)),
     ):
-        np.testing.assert_array_equal(copy.encode([caption], 32), expected)
+        np.testing.assert_array_equal(copy.encode([caption], 64), expected)
 
 
 def test_cli_trains_and_prints(data, tokenizer, capsys):
@@ -90,6 +94,22 @@ def test_cli_trains_and_prints(data, tokenizer, capsys):
     out = capsys.readouterr().out
     assert TOKENIZER_FILE in out and f"vocab size {tokenizer.vocab_size}" in out
     assert load_tokenizer(data).model_bytes == tokenizer.model_bytes
+    report = caption_report(data)
+    assert f"longest caption: {report['longest_caption_tokens']} tokens" in out
+
+
+def test_report_measures_the_longest_caption_of_every_split(data, tokenizer):
+    from data_pipelines.catalog import split_names
+    from data_pipelines.tokenizer import _captions
+
+    report = caption_report(data)
+    assert set(report["splits"]) == set(split_names(data))
+    every = [c for split in split_names(data) for c in _captions(data, split)]
+    lengths = tokenizer.lengths(every)
+    assert report["longest_caption_tokens"] == max(lengths)
+    assert report["longest_caption"] == every[int(np.argmax(lengths))]
+    ids = tokenizer.encode([report["longest_caption"]], report["longest_caption_tokens"])
+    assert ids[0, -1] == EOS_ID  # the longest caption fills the window exactly, whole
 
 
 def test_missing_tokenizer_names_the_fix(tmp_path, data, capsys):

@@ -15,8 +15,13 @@ SPEC = WorldSpec(frame_size=32)  # 17 frames of 32x32 -> latents [5, 16, 16, 8],
 def test_spec_shapes_and_shared_seconds_axis():
     assert SPEC.video_latent_grid == (5, 16, 16)
     assert SPEC.video_tokens == 5 * 4 * 4 and SPEC.audio_tokens == 17
-    # Audio latent j is the sound of video frame j: its centre is that frame's centre.
-    np.testing.assert_allclose(SPEC.audio_latent_times(), (np.arange(17) + 0.5) / 16)
+    # Audio latent j is mel frames 4j..4j+3, centred on samples 250 m: its centre is
+    # their mean, 4j + 1.5 mel frames = (j + 0.375) / 16 s (not the frame's middle).
+    np.testing.assert_allclose(SPEC.audio_latent_times(), (np.arange(17) + 0.375) / 16)
+    # ... and it sees sound until its last mel frame's centre + n_fft / 2 = 512 samples.
+    np.testing.assert_allclose(
+        SPEC.audio_token_reach_times(), ((4 * np.arange(17) + 3) * 250 + 512) / 16_000
+    )
     # Video latent i >= 1 covers frames 4i-3 .. 4i; its centre sits inside them.
     times = SPEC.video_latent_times()
     for i in range(1, 5):
@@ -51,9 +56,10 @@ def test_modes():
     layout = lay.fixed_layout(SPEC, 1, "first_frames", first_latents=2)
     given = np.asarray(layout.video_type[0, 80:] == lay.TYPE_FIRST_FRAMES)
     assert given.sum() == 2 * 16 and given[:32].all()  # latent frames 0 and 1, 16 tokens each
-    # Latent frames 0, 1 cover video frames 0..4: the sound of those 5 frames is given too.
+    # Latent frames 0, 1 cover video frames 0..4 (5000 samples): audio token j sees sound
+    # until sample 1000 j + 1262, so tokens 0..3 saw only given sound; token 4 is generated.
     audio_given = np.asarray(layout.audio_type[0, 17:] == lay.TYPE_FIRST_FRAMES)
-    assert audio_given.tolist() == [True] * 5 + [False] * 12
+    assert audio_given.tolist() == [True] * 4 + [False] * 13
 
     for mode, type_ in (
         ("reference", lay.TYPE_REFERENCE),
@@ -62,6 +68,26 @@ def test_modes():
         layout = lay.fixed_layout(SPEC, 1, mode)
         assert layout.video_valid[0].all() and (layout.video_type[0, :80] == type_).all()
         assert (layout.video_type[0, 80:] == 0).all()
+
+
+@pytest.mark.parametrize("first_latents", [1, 2, 3, 4])
+def test_given_audio_tokens_saw_only_the_given_sound(first_latents):
+    """The mel frames of every given audio token are the same whether the window after the
+    given frames holds the clip's sound or the silence generation pads it with."""
+    from worldsim.media.audio_features import log_mel
+
+    given_frames = (first_latents - 1) * 4 + 1
+    sound = np.random.default_rng(0).normal(0, 0.1, SPEC.window_samples).astype(np.float32)
+    padded = sound.copy()
+    padded[given_frames * 1000 :] = 0.0
+    full, cut = log_mel(sound, SPEC.mel_config), log_mel(padded, SPEC.mel_config)  # [68, F]
+    layout = lay.fixed_layout(SPEC, 1, "first_frames", first_latents=first_latents)
+    given = np.flatnonzero(np.asarray(layout.audio_type[0, 17:] == lay.TYPE_FIRST_FRAMES))
+    mels = np.asarray([m for j in given for m in range(4 * j, 4 * j + 4)], int)
+    assert len(given) == max(0, given_frames - 1)
+    np.testing.assert_allclose(full[mels], cut[mels], atol=1e-6)
+    after = 4 * (given[-1] + 1) if len(given) else 0  # the next token's frames do differ
+    assert np.abs(full[after : after + 4] - cut[after : after + 4]).max() > 1e-3
 
 
 def test_sampled_layouts_cover_every_mode():

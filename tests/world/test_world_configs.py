@@ -22,6 +22,7 @@ from worldsim.train.config import load_config
 from worldsim.train.settings import ConfigError
 from worldsim.world.model import model_configs
 from worldsim.world.settings import STAGES, validate_world
+from worldsim.world.spec import sized_without_data
 from worldsim.world.tasks import stage_task
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +56,8 @@ def test_config_loads_validates_and_builds_its_spec(path):
     config = _load(path)
     assert config.model.kind == "world_model"
     world = validate_world(config)
-    spec = world.spec  # window, latent grid and patch agree
+    assert world.spec.text_len == 0  # the text window comes from the data (the longest caption)
+    spec = sized_without_data(world.spec)  # window, latent grid and patch agree
     assert spec.video_tokens > 0 and spec.audio_tokens > 0
     assert spec.clip_frames <= 32  # the physics clips are 2 s at 16 fps
     dit_cfg, text_cfg = model_configs(spec, world.model)
@@ -81,7 +83,7 @@ def test_bigger_configs_use_the_clips_real_size_and_bf16(path):
 )
 def test_docstring_parameter_count_is_the_models(path):
     world = validate_world(_load(path))
-    dit_cfg, _ = model_configs(world.spec, world.model)
+    dit_cfg, _ = model_configs(sized_without_data(world.spec), world.model)
     match = re.search(r"AVDiT\s+([\d,]+)\s+params", _docstring(path))
     assert match, f"{path.name}: the docstring states no 'AVDiT N params'"
     stated = int(match.group(1).replace(",", ""))
@@ -99,7 +101,7 @@ def test_every_stage_batch_splits_over_the_data_parallel_axes(path):
         batch = int(config.stages[stage].batch_size)
         assert batch % data_parallel == 0, f"stages.{stage}.batch_size {batch} on {data_parallel}"
     # The transformer's sharded axes divide evenly over the tensor axis.
-    dit_cfg, text_cfg = model_configs(world.spec, world.model)
+    dit_cfg, text_cfg = model_configs(sized_without_data(world.spec), world.model)
     for what in (dit_cfg.heads, dit_cfg.mlp_width, text_cfg.heads, text_cfg.mlp_width):
         assert what % sizes["tensor"] == 0
 

@@ -93,9 +93,62 @@ def test_generate_writes_mp4_with_one_video_and_one_audio_stream_of_the_duration
         assert fps == 16 and len(frames) == 24
         audio = read_audio(path, sample_rate=16_000)
         assert abs(len(audio) - seconds * 16_000) <= 16_000 / 16  # within one frame
-    a, _ = read_video(paths[0])
-    b, _ = read_video(paths[1])
-    assert np.abs(a.astype(int) - b.astype(int)).mean() > 0.5  # the prompt reaches the model
+
+
+def _window_latents(gen, captions: list[str]) -> np.ndarray:
+    """Video latents of one window per caption, every row drawn from the *same* noise."""
+    import jax
+
+    from worldsim.world.generate import Context, SamplerConfig
+
+    keys = jax.numpy.stack([jax.random.key(7)] * len(captions))  # one key per row, all equal
+    video, _ = gen.sample_window(captions, Context(), keys, SamplerConfig(steps=3))
+    return video
+
+
+def test_the_prompt_reaches_the_model_under_one_noise(world_run):
+    """Rows with the same noise: the same prompt gives the same latents, bit for bit, and
+    another prompt other latents. (Rows with their own noise differ whatever the prompt.)
+    After 4 training steps the zero-initialised text path moves a sample only slightly
+    (~1e-6), but any difference at all is the prompt's: equal prompts differ by exactly 0."""
+    from worldsim.world.generate import Generator
+
+    gen = Generator(world_run)
+    same = _window_latents(gen, ["a ball", "a ball"])
+    other = _window_latents(gen, ["a ball", "a tower"])
+    moved = float(np.abs(other[0] - other[1]).max())
+    print(
+        f"\nunder one noise: same prompt max |diff| {np.abs(same[0] - same[1]).max():.2e}, "
+        f"'a ball' vs 'a tower' {moved:.2e}"
+    )
+    assert np.array_equal(same[0], same[1])
+    assert np.array_equal(same[0], other[0])  # a row does not depend on its batch-mate
+    assert moved > 0.0
+
+
+def test_a_long_caption_reaches_the_model_whole(world_run, data_dir):
+    """The text window is sized from the data: the dataset's longest caption fits with its
+    EOS, and changing only its last word (past the old 24-token window) changes the sample."""
+    import jax
+
+    from data_pipelines.tokenizer import caption_report
+    from worldsim.world.generate import Generator
+
+    gen = Generator(world_run)
+    report = caption_report(data_dir)
+    longest = report["longest_caption"]
+    assert gen.spec.text_len >= report["longest_caption_tokens"] > 24
+    words = longest.rstrip(".").split(" ")
+    swapped = " ".join([*words[:-1], "tower" if words[-1] != "tower" else "ball"]) + "."
+    ids = gen.codec.tokenize([longest, swapped])
+    assert (ids == gen.codec.tokenizer.EOS_ID).sum(axis=1).tolist() == [1, 1]  # both whole
+    assert np.array_equal(ids[:, :24][0], ids[:, :24][1])  # same first 24 tokens
+    latents = _window_latents(gen, [longest, swapped])
+    assert float(np.abs(latents[0] - latents[1]).max()) > 0.0  # equal captions: exactly 0
+    text, _ = gen.model.text(jax.numpy.asarray(ids))  # [2, C, Dt]: the encoder sees the end
+    assert float(np.abs(np.asarray(text[0] - text[1])).max()) > 1e-3
+    with pytest.raises(ValueError, match="tokens"):  # too long for the window: an error, not a cut
+        gen.codec.tokenize([" ".join([longest] * 3)])
 
 
 def _ffprobe_or_ffmpeg() -> str:
@@ -157,6 +210,105 @@ def test_transformer_stage_on_8_devices_matches_1_device(world_run, data_dir, tm
     for step, loss in one.items():
         assert abs(eight[step] - loss) <= 1e-4 * abs(loss), (step, loss, eight[step])
     print("av_dit losses, 1 device:", one, "8 devices:", eight)
+
+
+def test_transformer_stage_resumes_exactly_after_kill_9(world_run, data_dir, tmp_path):
+    """The av_dit stage killed with SIGKILL after a checkpoint and run again: every step's
+    data and loss equal an uninterrupted run's, mirrored draws included (data.augment).
+    (Before the latents were written once, an in-memory cache keyed on the caption gave
+    a mirrored clip its twin's latents in one run and not in the other.)"""
+    from tests.train.conftest import child_env
+    from tests.train.test_resume import _kill_when, _records
+
+    steps = 16
+
+    def command(workdir: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "worldsim.cli", "train", "--config", SMOKE]
+        cmd += ["--workdir", str(workdir), f"--config.data.dir={data_dir}"]
+        cmd += ["--config.stages.order=av_dit", f"--config.stages.av_dit.steps={steps}"]
+        cmd += ["--config.checkpoint.every_steps=4", "--config.train.eval_every=100"]
+        return cmd
+
+    runs = {}
+    for name in ("straight", "killed"):
+        runs[name] = tmp_path / name
+        shutil.copytree(world_run, runs[name], ignore=shutil.ignore_patterns("av_dit"))
+    done = subprocess.run(command(runs["straight"]), env=child_env(), capture_output=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    metrics = runs["killed"] / "av_dit"
+    logged = lambda: len(_records(metrics)) if (metrics / "metrics.jsonl").exists() else 0  # noqa: E731
+    process = subprocess.Popen(
+        command(runs["killed"]),
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _kill_when(process, lambda: logged() >= 10)  # checkpoint at step 8 written, 9-10 lost
+    finished = subprocess.run(
+        command(runs["killed"]), env=child_env(), capture_output=True, text=True
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "resumed from step" in finished.stdout
+
+    straight, resumed = _records(runs["straight"] / "av_dit"), _records(metrics)
+    assert sorted(resumed) == sorted(straight) == list(range(1, steps + 1))
+    for step in range(1, steps + 1):
+        a, b = straight[step], resumed[step]
+        assert b["batch_crc"] == a["batch_crc"], f"step {step}: different data"
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-6, abs=1e-7), f"step {step}"
+        assert b["video_loss"] == pytest.approx(a["video_loss"], rel=1e-6, abs=1e-7)
+
+
+def test_latents_are_written_once_per_mirror_image_and_host(world_run, data_dir, tmp_path):
+    """Record 2k is clip k as simulated, 2k + 1 its mirror image (keyed on exactly what was
+    encoded); two hosts write disjoint shards covering the split; a shard made by other
+    VAEs is written again, an up-to-date one is kept."""
+    from flax import serialization
+
+    from data_pipelines.catalog import open_split
+    from data_pipelines.grain_pipeline import mirror
+    from worldsim.train.config import read_config
+    from worldsim.world.codec import Codec
+    from worldsim.world.latents import latent_dataset, read_meta, shard_path, write_latents
+    from worldsim.world.settings import validate_world
+
+    spec = validate_world(read_config(world_run / "config.json")).spec
+    codec = Codec.load(world_run, spec)
+    out = tmp_path / "latents"
+    for host in (0, 1):
+        write_latents(codec, data_dir, "train", out, shard_index=host, shard_count=2)
+    ids = [read_meta(out, "train", h, 2)["clip_ids"] for h in (0, 1)]
+    source = open_split(data_dir, "train")
+    every = [bytes(source[i]["clip_id"]).decode() for i in range(len(source))]
+    assert not set(ids[0]) & set(ids[1]) and sorted(ids[0] + ids[1]) == sorted(every)
+
+    import grain
+
+    records = grain.sources.ArrayRecordDataSource([str(shard_path(out, "train", 0, 2))])
+    plain, mirrored = (serialization.msgpack_restore(records[i]) for i in (0, 1))
+    clip = {**source[0], "flipped": False}  # host 0's first clip is record 0 of the split
+    assert plain["clip_id"] == mirrored["clip_id"] == bytes(clip["clip_id"])
+    assert not plain["flipped"] and mirrored["flipped"]
+    _, target = codec.encode_video_windows(mirror(clip)["video"][None])
+    np.testing.assert_allclose(mirrored["video_target"], target[0], atol=1e-5)
+    assert np.abs(plain["video_target"] - mirrored["video_target"]).max() > 1e-2
+    tokens = codec.tokenize([mirror(clip)["caption"]])[0]
+    np.testing.assert_array_equal(mirrored["caption"], tokens)
+
+    # Draws pick both mirror images; without augmentation only the simulated one.
+    batch = next(iter(latent_dataset(out, "train", batch_size=16, shard_index=0, shard_count=2)))
+    assert 0 < batch["flipped"].sum() < 16
+    batch = next(iter(latent_dataset(out, "train", batch_size=8, augment=False, shard_count=2)))
+    assert not batch["flipped"].any()
+
+    path = shard_path(out, "train", 0, 2)
+    before = path.stat().st_mtime_ns
+    write_latents(codec, data_dir, "train", out, shard_index=0, shard_count=2)
+    assert path.stat().st_mtime_ns == before  # up to date: kept
+    codec.vae_steps = {**codec.vae_steps, "video_vae": -1}  # as if other VAEs made it
+    write_latents(codec, data_dir, "train", out, shard_index=0, shard_count=2)
+    assert path.stat().st_mtime_ns != before
 
 
 def test_bench_run_continues_every_case_and_scores_it(world_run, tmp_path):
@@ -268,7 +420,7 @@ def test_generate_checks_every_argument_before_loading_the_model(
         (["--reference", str(tmp_path / "missing.mp4")], "--reference"),
         (["--init-video", str(notes), "--init-frames", "2"], "notes.txt"),
         (["--prompts-file", str(empty)], "has no prompts"),
-        (["--prompt", long_prompt], "tokens; the model's text window is 24"),
+        (["--prompt", long_prompt], "tokens; the model's text window is"),
     ]
     for extra, message in probes:
         assert main([*base, *extra]) == 2, extra

@@ -51,13 +51,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_tokenizer(args: argparse.Namespace) -> int:
     from data_pipelines import catalog
-    from data_pipelines.tokenizer import Tokenizer, train_tokenizer
+    from data_pipelines.tokenizer import Tokenizer, caption_report, train_tokenizer
 
     path = train_tokenizer(args.dir, vocab_size=args.vocab_size)
     tokenizer = Tokenizer.load(path)
     print(f"tokenizer written to {path} (vocab size {tokenizer.vocab_size})")
+    report = caption_report(args.dir)
+    per_split = ", ".join(f"{k} {v['longest_tokens']}" for k, v in report["splits"].items())
+    print(
+        f"longest caption: {report['longest_caption_tokens']} tokens with EOS ({per_split}); "
+        "a world model's model.text_len=0 sizes its text window from it"
+    )
     caption = catalog.open_split(args.dir, "train", skip=catalog.HEAVY_FIELDS)[0]["caption"]
-    ids = tokenizer.encode([caption], max_len=64)[0]
+    ids = tokenizer.encode([caption], max_len=report["longest_caption_tokens"])[0]
     print(f"sample: {caption.decode('utf-8')!r}")
     print(f"  ids: {ids[ids != tokenizer.PAD_ID].tolist()}")
     return 0

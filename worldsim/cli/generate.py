@@ -133,14 +133,16 @@ def run_generate(args: argparse.Namespace) -> list[Path]:
     from worldsim.world.generate import Generator, SamplerConfig
 
     sampler = SamplerConfig(steps=args.steps, solver=args.solver, cfg_scale=args.cfg_scale)
-    gen = Generator(args.workdir, use_ema=not args.raw_params)
+    gen = Generator(
+        args.workdir, use_ema=not args.raw_params, truncate_prompts=args.truncate_prompts
+    )
     context = gen.context(
         init_video=args.init_video,
         init_frames=args.init_frames,
         reference=args.reference,
         previous_shot=args.previous_shot,
     )
-    seconds = args.seconds or gen.spec.window_seconds
+    seconds = args.seconds or gen.spec.clip_frames / gen.spec.fps  # the training clips' length
     written = []
     total = args.num_samples * gen.windows_for(seconds)
     with progress(total=total, desc="generate", unit="window") as bar:
@@ -196,7 +198,11 @@ def add_parser(commands, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="cut prompts longer than the model's text window instead of refusing them",
     )
-    gen.add_argument("--seconds", type=float, help="duration (default: one window)")
+    gen.add_argument(
+        "--seconds",
+        type=float,
+        help="duration (default: the training clips', 2 s; longer clips continue window by window)",
+    )
     gen.add_argument("--init-video", help="video whose first frames the output starts with")
     gen.add_argument("--init-frames", type=int, default=0, help="how many first frames to keep")
     gen.add_argument("--reference", help="clip to take a subject from (cameo)")

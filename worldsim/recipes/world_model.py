@@ -23,10 +23,13 @@ def validate(config: Any, num_devices: int | None = None):
 
 
 def dry_run_task(config: Any) -> tuple[Any, Task]:
+    """The transformer stage's engine config and task; a text window sized from the data
+    (model.text_len = 0) is sized at `DRY_RUN_TEXT_LEN` tokens here (no data in a dry run)."""
+    from worldsim.world.spec import sized_without_data
     from worldsim.world.tasks import av_dit_task
 
     world = validate_world(config)
-    return stage_config(config, "av_dit"), av_dit_task(world.spec, world.model)
+    return stage_config(config, "av_dit"), av_dit_task(sized_without_data(world.spec), world.model)
 
 
 def train(

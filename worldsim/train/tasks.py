@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -39,3 +40,8 @@ class Task:
     # run correct XLA's FLOPs count, which counts a scanned body once (`train.dry_run`).
     unrolled_with_depth: Callable[[int], Task] | None = None
     depth: int | None = None
+    # Where the task's data comes from, when not the clip pipeline
+    # (`worldsim.train.inputs.train_iterator` / `eval_batches`, same arguments): e.g.
+    # features written once by earlier stages. The iterator must be checkpointable (grain).
+    train_iterator: Callable[..., Any] | None = None
+    eval_batches: Callable[..., list] | None = None

@@ -216,8 +216,10 @@ def train(
         tx = make_tx(train_cfg)
 
         # ------------------------------------------------------------ data
-        data_it = inputs.train_iterator(settings.data, data_dir, settings.seed)
-        eval_data = inputs.eval_batches(
+        data_it = (task.train_iterator or inputs.train_iterator)(
+            settings.data, data_dir, settings.seed
+        )
+        eval_data = (task.eval_batches or inputs.eval_batches)(
             settings.data, data_dir, settings.seed, train_cfg.eval_batches
         )
 

@@ -1,7 +1,7 @@
 """The frozen half of the world model: VAEs and tokenizer between media and model inputs.
 
     codec = Codec.load(workdir, spec)                    # after the VAE stages
-    batch = codec.prepare_batch(host_batch)              # the transformer stage's input
+    latents = codec.encode_video_windows(clips["video"])  # (previous shot, target)
     frames, audio = codec.decode(video_latents, audio_latents)   # generation
 
 Latents are normalised to zero mean and unit variance per modality with statistics
@@ -94,8 +94,7 @@ class Codec:
 
         self.spec = spec
         self.tokenizer = tokenizer
-        self.cache_size = 1 << 16  # clips whose latents `prepare_batch` keeps
-        self._cache: dict[tuple[bytes, bytes], tuple[np.ndarray, ...]] = {}
+        self.vae_steps: dict[str, int] = {}  # the VAE checkpoints' steps (set by `load`)
         self.stats = stats
         self.vocoder = GriffinLimVocoder(spec.mel_config)
         self._encode_video = _jitted(video_vae, "encode")
@@ -113,16 +112,18 @@ class Codec:
         from worldsim.train.load import load_model
 
         workdir = Path(workdir)
-        video_vae, _ = load_model(
+        video_vae, video_step = load_model(
             workdir / "video_vae", lambda rngs: VideoVAE(spec.video_vae_config, rngs=rngs)
         )
-        audio_vae, _ = load_model(
+        audio_vae, audio_step = load_model(
             workdir / "audio_vae", lambda rngs: AudioVAE(spec.audio_vae_config, rngs=rngs)
         )
         tokenizer = Tokenizer.load(workdir / TOKENIZER_FILE)
         stats_path = workdir / "av_dit" / STATS_FILE
         stats = LatentStats.read(stats_path) if stats_path.exists() else None
-        return cls(spec, video_vae, audio_vae, tokenizer, stats)
+        codec = cls(spec, video_vae, audio_vae, tokenizer, stats)
+        codec.vae_steps = {"video_vae": int(video_step), "audio_vae": int(audio_step)}
+        return codec
 
     def measure_stats(self, clips: dict[str, np.ndarray]) -> LatentStats:
         """Mean and std of the raw latents of `clips` (video uint8 [B, T, ...], audio [B, S])."""
@@ -162,40 +163,9 @@ class Codec:
         per_frame = self.spec.sample_rate // self.spec.fps
         return tuple(self.encode_audio(w) for w in windows(audio, self.spec, per_frame))
 
-    def tokenize(self, captions) -> np.ndarray:
-        return self.tokenizer.encode(list(captions), self.spec.text_len)  # str or bytes
-
-    def prepare_batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """A data-pipeline batch -> the transformer stage's inputs (normalised latents, tokens).
-
-        Latents are cached per (clip id, caption): the VAEs are frozen, so a clip seen
-        again (and its mirrored twin, whose caption differs) is not encoded again.
-        Each clip is encoded on its own, so a latent never depends on its batch-mates
-        and a resumed run (empty cache) computes exactly the same numbers.
-        """
-        video, audio = np.asarray(batch["video"]), np.asarray(batch["audio"])
-        ids = batch.get("clip_id")
-        rows = []
-        for i in range(len(video)):
-            key = None if ids is None else (bytes(ids[i]), bytes(batch["caption"][i]))
-            latents = self._cache.get(key) if key is not None else None
-            if latents is None:
-                vp, vt = self.encode_video_windows(video[i : i + 1])
-                ap, at = self.encode_audio_windows(audio[i : i + 1])
-                latents = (vp[0], vt[0], ap[0], at[0])
-                if key is not None and len(self._cache) < self.cache_size:
-                    self._cache[key] = latents
-            rows.append(latents)
-        video_previous, video_target, audio_previous, audio_target = (
-            np.stack(column) for column in zip(*rows, strict=True)
-        )
-        return {
-            "video_previous": video_previous,  # [B, t, h, w, Z]
-            "video_target": video_target,
-            "audio_previous": audio_previous,  # [B, U, Y]
-            "audio_target": audio_target,
-            "caption": self.tokenize(batch["caption"]),  # [B, C]
-        }
+    def tokenize(self, captions, *, truncate: bool = False) -> np.ndarray:
+        """int32 [B, C]; a caption longer than the window is an error unless `truncate`."""
+        return self.tokenizer.encode(list(captions), self.spec.text_len, truncate=truncate)
 
     # ------------------------------------------------------------------ decode
     def decode_video(self, latents: np.ndarray) -> np.ndarray:

@@ -73,7 +73,9 @@ class Context:
 class Generator:
     """The loaded world model and a jitted window sampler."""
 
-    def __init__(self, workdir: str | Path, *, use_ema: bool = True):
+    def __init__(
+        self, workdir: str | Path, *, use_ema: bool = True, truncate_prompts: bool = False
+    ):
         from worldsim.train.config import read_config
         from worldsim.train.load import load_model
         from worldsim.world.model import make_world_model
@@ -93,6 +95,7 @@ class Generator:
         )
         self._graphdef, self._state = nnx.split(self.model)
         self._compiled: dict[Any, Any] = {}
+        self.truncate_prompts = truncate_prompts  # else a prompt over model.text_len is an error
 
     # ------------------------------------------------------------------ inputs
     def _read_clip(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +262,7 @@ class Generator:
         else:  # one key per row: a row's noise does not depend on the other rows
             row = fixed_values.shape[1:]
             noise = jax.vmap(lambda k: jax.random.normal(k, row, jnp.float32))(key)  # [B, n]
-        caption = jnp.asarray(self.codec.tokenize(captions))
+        caption = jnp.asarray(self.codec.tokenize(captions, truncate=self.truncate_prompts))
         video, audio = self._sampler(b, sampler)(
             self._state, noise, fixed_values, fixed_mask, layout, caption
         )

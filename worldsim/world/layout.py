@@ -103,15 +103,17 @@ def _layout(spec: WorldSpec, mode: jax.Array, first_latents: jax.Array) -> Layou
     """The layout of each row from its context mode [B] and first-frame count [B].
 
     first_latents: how many leading latent frames of the target are given (mode 1);
-    audio tokens whose time falls before the end of those frames are given too.
+    audio tokens whose mel frames saw only sound of those frames are given too (the
+    STFT windows reach past a token's own interval: `spec.audio_token_reach_times`), so
+    a token whose window would reach into the padding after the given frames is generated.
     """
     tf = spec.video_vae_config.time_factor
     frame = jnp.asarray(spec.video_token_latent_frame())  # [L]
     given_video = (mode[:, None] == 1) & (frame[None, :] < first_latents[:, None])  # [B, L]
     # Latent frames 0..k-1 cover frames 0 .. (k-1) * tf, i.e. up to time ((k-1) tf + 1) / fps.
     given_until_s = ((first_latents - 1) * tf + 1) / spec.fps  # [B]
-    audio_end_s = jnp.asarray(spec.audio_token_end_times())  # [A]
-    given_audio = (mode[:, None] == 1) & (audio_end_s[None, :] <= given_until_s[:, None] + 1e-6)
+    audio_reach_s = jnp.asarray(spec.audio_token_reach_times())  # [A]
+    given_audio = (mode[:, None] == 1) & (audio_reach_s[None, :] <= given_until_s[:, None] + 1e-6)
 
     slot_type = jnp.where(  # [B]; an unused slot is padding (masked out), typed 0
         mode == 2, TYPE_REFERENCE, jnp.where(mode == 3, TYPE_PREVIOUS_SHOT, TYPE_TARGET)

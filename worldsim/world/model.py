@@ -168,6 +168,11 @@ def model_configs(spec: WorldSpec, model: Any) -> tuple[AVDiTConfig, TextEncoder
     from worldsim.models import av_dit
 
     text = model.text
+    if spec.text_len < 1:
+        raise ValueError(
+            "model.text_len = 0 (sized from the dataset's longest caption) is only resolved "
+            "when training starts; give it a number to build the model without data"
+        )
     text_cfg = TextEncoderConfig(
         vocab_size=spec.vocab_size,
         max_len=spec.text_len,

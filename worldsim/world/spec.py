@@ -11,9 +11,12 @@ Windows. A training clip (2 s at 16 fps = 32 frames) gives two windows of
 Time. Every token carries its time in seconds relative to the target window's
 start (DESIGN.md: one temporal RoPE for both modalities). Video latent 0 is frame
 0 alone; latent i >= 1 summarises frames 4i-3 .. 4i (time_factor 4), so its centre
-is at (4i - 1) / fps + 0.5 / fps. Audio latent j summarises the sound of video
-frame j (the interval [j, j+1) / fps), centre (j + 0.5) / fps. A sound belongs
-to the frame it falls in, as the simulator's contacts do (`frame = floor(t * fps)`).
+is at (4i - 1) / fps + 0.5 / fps. Audio latent j summarises mel frames
+4j .. 4j + 3 (audio time_factor 4), mel frame m being centred on sample m * hop: its
+centre is their mean, (j + 0.375) / fps at 4 mel frames per video frame (not the
+middle of video frame j, (j + 0.5) / fps: 7.8 ms earlier). Its STFT windows reach
+n_fft / 2 samples past its last mel frame (`audio_token_reach_times`): in first-frame
+conditioning an audio token is given only when all the sound it saw was given.
 
 Local letters: t h w latent grid, Z video latent channels, U audio latents per
 window, Y audio latent channels, F features per token.
@@ -24,6 +27,23 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
+TEXT_WINDOW_MULTIPLE = 8  # text windows are rounded up to this many tokens
+# A dry run has no dataset to size the window from (model.text_len = 0): it sizes the pod's
+# program at this many tokens, above the simulator's longest caption measured so far
+# (67 tokens with EOS over 200 clips, benchmarks/RESULTS.md).
+DRY_RUN_TEXT_LEN = 96
+
+
+def text_window(longest_caption_tokens: int) -> int:
+    """The text window for captions of at most this many tokens (EOS included)."""
+    m = TEXT_WINDOW_MULTIPLE
+    return max(m, -(-int(longest_caption_tokens) // m) * m)
+
+
+def sized_without_data(spec: WorldSpec) -> WorldSpec:
+    """`spec` with a text window sized from the data (0) set to `DRY_RUN_TEXT_LEN`."""
+    return spec if spec.text_len else dataclasses.replace(spec, text_len=DRY_RUN_TEXT_LEN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,10 +58,17 @@ class WorldSpec:
     mel_frames_per_video_frame: int = 4
     video_patch: tuple[int, int, int] = (1, 4, 4)  # latent (t, h, w) per video token
     audio_patch: int = 1  # audio latents per audio token
-    text_len: int = 24  # caption tokens C
+    # Caption tokens C. 0: sized from the data when training starts (`text_window` of the
+    # dataset's longest caption; worldsim/world/stages.py); a caption is never cut.
+    text_len: int = 0
     vocab_size: int = 256  # text embedding rows; the sentencepiece model must fit in it
 
     def __post_init__(self):
+        if self.text_len < 0:
+            raise ValueError(
+                f"model.text_len={self.text_len}: must be >= 1 tokens, or 0 to size the "
+                "window from the dataset's longest caption"
+            )
         vc = self.video_vae_config
         if (self.window_frames - 1) % vc.time_factor:
             raise ValueError(
@@ -162,11 +189,12 @@ class WorldSpec:
         return ((first + 0.5) / self.fps).astype(np.float32)
 
     def audio_latent_times(self) -> np.ndarray:
-        """Centre of each audio latent in seconds from the window start, [U]."""
-        frames_per_latent = self.audio_vae_config.time_factor / self.mel_frames_per_video_frame
-        return ((np.arange(self.audio_latents) + 0.5) * frames_per_latent / self.fps).astype(
-            np.float32
-        )
+        """Centre of each audio latent in seconds from the window start, [U]: the mean
+        centre of its mel frames (mel frame m is centred on sample m * hop_length)."""
+        tf = self.audio_vae_config.time_factor
+        first_mel = np.arange(self.audio_latents) * tf
+        centre_mel = first_mel + (tf - 1) / 2.0
+        return (centre_mel / self.mel_config.frames_per_second).astype(np.float32)
 
     def video_positions(self, offset_s: float = 0.0) -> np.ndarray:
         """Per video token (time in s, patch row, patch col), [L, 3], in token order (t, h, w)."""
@@ -181,11 +209,14 @@ class WorldSpec:
         times = self.audio_latent_times().reshape(-1, self.audio_patch).mean(axis=1)
         return (times + offset_s).astype(np.float32)
 
-    def audio_token_end_times(self) -> np.ndarray:
-        """End of each audio token's interval in seconds from the window start, [A]."""
-        frames_per_latent = self.audio_vae_config.time_factor / self.mel_frames_per_video_frame
-        seconds_per_token = self.audio_patch * frames_per_latent / self.fps
-        return ((np.arange(self.audio_tokens) + 1) * seconds_per_token).astype(np.float32)
+    def audio_token_reach_times(self) -> np.ndarray:
+        """The latest sound each audio token's mel frames see, s from the window start, [A]:
+        its last mel frame's centre plus half the STFT window (n_fft / 2 samples)."""
+        mel = self.mel_config
+        mels_per_token = self.audio_patch * self.audio_vae_config.time_factor
+        last_mel = (np.arange(self.audio_tokens) + 1) * mels_per_token - 1
+        reach_samples = last_mel * mel.hop_length + mel.n_fft // 2
+        return (reach_samples / self.sample_rate).astype(np.float32)
 
     def video_token_latent_frame(self) -> np.ndarray:
         """Index of the (first) latent frame of each video token, [L]."""

@@ -6,6 +6,8 @@
       runs/tiny/video_vae/          an engine run: checkpoints/, metrics.jsonl, tb/, metrics.png
       runs/tiny/audio_vae/
       runs/tiny/av_dit/             + latent_stats.json
+      runs/tiny/latents/            the VAEs' latents of every clip, both mirror images
+                                    (array_record shards per host, written once)
       runs/tiny/losses.png          every stage's loss curve, side by side
 
 Each stage is an ordinary engine run (`worldsim.train.trainer.train`) with the
@@ -45,6 +47,34 @@ def _prepare_text(world: WorldSettings, data_dir: str, workdir: Path) -> None:
     _sync("tokenizer")
 
 
+def size_text_window(config: Any, data_dir: str) -> Any:
+    """`config` with `model.text_len` sized from the dataset's longest caption when it is 0;
+    a ConfigError when a given window is too short for some caption (nothing is cut)."""
+    import ml_collections
+
+    from data_pipelines.tokenizer import caption_report
+    from worldsim.train.settings import ConfigError
+    from worldsim.world.spec import text_window
+
+    report = caption_report(data_dir)
+    longest = int(report["longest_caption_tokens"])
+    given = int(config.model.text_len)
+    if given == 0:
+        config = ml_collections.ConfigDict(config.to_dict())
+        config.model.text_len = text_window(longest)
+        log(
+            f"text window: {config.model.text_len} tokens (the dataset's longest caption has "
+            f"{longest} with EOS)"
+        )
+    elif given < longest:
+        raise ConfigError(
+            f"config field 'model.text_len' = {given}: the dataset's longest caption has "
+            f"{longest} tokens (EOS included) and would be cut; set 0 to size the window "
+            f"from the data, or at least {longest}"
+        )
+    return config
+
+
 def _sync(name: str) -> None:
     import jax
     from jax.experimental import multihost_utils
@@ -74,6 +104,29 @@ def _codec(world: WorldSettings, data_dir: str, workdir: Path):
     return codec
 
 
+def _latents(world: WorldSettings, data_dir: str, workdir: Path) -> Path:
+    """Writes (once) this host's latents of the transformer stage's train and eval splits."""
+    import jax
+
+    from worldsim.world.latents import write_latents
+
+    codec = _codec(world, data_dir, workdir)
+    out = workdir / "latents"
+    data = world.runs["av_dit"].data
+    for split in dict.fromkeys((data.split, data.eval_split)):
+        path = write_latents(
+            codec,
+            data_dir,
+            split,
+            out,
+            shard_index=jax.process_index(),
+            shard_count=jax.process_count(),
+        )
+        log(f"latents of {split!r}: {path}")
+    _sync("latents")
+    return out
+
+
 def train_world(
     config: Any,
     workdir: str | Path,
@@ -88,17 +141,19 @@ def train_world(
     world = validate_world(config)
     order = tuple(world.runs)
     workdir.mkdir(parents=True, exist_ok=True)
+    _prepare_text(world, data_dir, workdir)
+    config = size_text_window(config, data_dir)
+    world = validate_world(config)
     # A resumed run rewrites config.json only once its stages ran: a config that does not
     # match the checkpoints (a changed model field) fails and leaves the run as it was.
     resumed = (workdir / "config.json").exists()
     if is_main_process() and not resumed:
         save_config(config, workdir / "config.json")
-    _prepare_text(world, data_dir, workdir)
     result = TrainResult(step=0, status="done")
     for stage in order:
         log(f"== stage {stage} ==")
-        codec = _codec(world, data_dir, workdir) if stage == "av_dit" else None
-        task = stage_task(stage, world.spec, world.model, codec)
+        latents_dir = _latents(world, data_dir, workdir) if stage == "av_dit" else None
+        task = stage_task(stage, world.spec, world.model, latents_dir)
         result = train(
             stage_config(config, stage),
             workdir / stage,

@@ -4,7 +4,7 @@ Each stage is an ordinary engine run (`worldsim.train.trainer.train`) in its own
 subdirectory of the workdir, so each checkpoints, resumes and logs by itself
 (`worldsim.world.stages` runs them in order). The VAE stages train on both
 windows of every clip (previous shot and target: 2B rows); the transformer stage
-reads latents from the frozen VAEs (`Codec.prepare_batch`).
+reads the frozen VAEs' latents, written once before it (`worldsim.world.latents`).
 """
 
 from __future__ import annotations
@@ -118,14 +118,16 @@ def audio_vae_task(spec: WorldSpec, model: WorldModelSettings) -> Task:
 def av_dit_task(
     spec: WorldSpec,
     model: WorldModelSettings,
-    codec: Any = None,
+    latents_dir: Any = None,
     *,
     unrolled_depth: int | None = None,
 ) -> Task:
-    """The transformer stage. Without a `codec` the task still compiles (dry runs, tests
-    with synthetic latents) but cannot prepare pipeline batches. `unrolled_depth`: that
-    many layers in a Python loop (FLOP counting in the dry run)."""
+    """The transformer stage on the latents under `latents_dir` (`worldsim.world.latents`).
+    Without it the task still compiles (dry runs, tests with synthetic latents) but reads
+    no data. `unrolled_depth`: that many layers in a Python loop (FLOP counting in the
+    dry run)."""
     from worldsim.models import av_dit
+    from worldsim.world import latents
     from worldsim.world.model import LossConfig, WorldModel, model_configs, world_loss
 
     dit_cfg, text_cfg = model_configs(spec, model)
@@ -137,9 +139,19 @@ def av_dit_task(
     t, h, w = spec.video_latent_grid
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
-        if codec is None:
-            raise RuntimeError("the av_dit task needs the trained VAEs (a Codec) to read clips")
-        return codec.prepare_batch(batch)
+        return latents.host_batch(batch)  # a cast: the latents were written once
+
+    def train_iterator(data_cfg, data_dir, seed):
+        if latents_dir is None:
+            raise RuntimeError("the av_dit task reads latents: give it the latents' folder")
+        return latents.latent_train_iterator(latents_dir, data_cfg.split, data_cfg, seed)
+
+    def eval_batches(data_cfg, data_dir, seed, num_batches):
+        if latents_dir is None:
+            raise RuntimeError("the av_dit task reads latents: give it the latents' folder")
+        return latents.latent_eval_batches(
+            latents_dir, data_cfg.eval_split, data_cfg, seed, num_batches
+        )
 
     def batch_shapes(batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
         video = (batch_size, t, h, w, spec.video_latent_channels)
@@ -171,8 +183,12 @@ def av_dit_task(
         batch_shapes=batch_shapes,
         flops_per_step=flops_per_step,
         tokens_per_step=lambda batch_size: batch_size * (video_tokens + audio_tokens),
-        unrolled_with_depth=lambda depth: av_dit_task(spec, model, codec, unrolled_depth=depth),
+        unrolled_with_depth=lambda depth: av_dit_task(
+            spec, model, latents_dir, unrolled_depth=depth
+        ),
         depth=dit_cfg.depth,
+        train_iterator=train_iterator,
+        eval_batches=eval_batches,
     )
 
 
@@ -186,11 +202,13 @@ def text_flops_per_step(text_cfg: Any, batch_size: int) -> float:
     )
 
 
-def stage_task(stage: str, spec: WorldSpec, model: WorldModelSettings, codec: Any = None) -> Task:
+def stage_task(
+    stage: str, spec: WorldSpec, model: WorldModelSettings, latents_dir: Any = None
+) -> Task:
     if stage == "video_vae":
         return video_vae_task(spec, model)
     if stage == "audio_vae":
         return audio_vae_task(spec, model)
     if stage == "av_dit":
-        return av_dit_task(spec, model, codec)
+        return av_dit_task(spec, model, latents_dir)
     raise ValueError(f"unknown stage {stage!r}; stages are {STAGES}")
