@@ -26,7 +26,8 @@ from worldsim.world.spec import sized_without_data
 from worldsim.world.tasks import stage_task
 
 REPO = Path(__file__).resolve().parents[2]
-WORLD_CONFIGS = sorted(REPO.glob("experiments/wm_*.py")) + [REPO / "experiments/tiny_cpu.py"]
+CPU_CONFIGS = [REPO / "experiments/tiny_cpu.py", REPO / "experiments/cpu_physics.py"]
+WORLD_CONFIGS = sorted(REPO.glob("experiments/wm_*.py")) + CPU_CONFIGS
 POD_CONFIGS = [p for p in WORLD_CONFIGS if "--topology" in p.read_text()]
 
 
@@ -69,7 +70,7 @@ def test_config_loads_validates_and_builds_its_spec(path):
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in WORLD_CONFIGS if p.name != "tiny_cpu.py"], ids=lambda p: p.name
+    "path", [p for p in WORLD_CONFIGS if p not in CPU_CONFIGS], ids=lambda p: p.name
 )
 def test_bigger_configs_use_the_clips_real_size_and_bf16(path):
     config = _load(path)

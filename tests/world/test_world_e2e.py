@@ -291,7 +291,7 @@ def test_latents_are_written_once_per_mirror_image_and_host(world_run, data_dir,
     assert plain["clip_id"] == mirrored["clip_id"] == bytes(clip["clip_id"])
     assert not plain["flipped"] and mirrored["flipped"]
     _, target = codec.encode_video_windows(mirror(clip)["video"][None])
-    np.testing.assert_allclose(mirrored["video_target"], target[0], atol=1e-5)
+    np.testing.assert_allclose(mirrored["video_target"], target[0], atol=2e-3, rtol=2e-3)
     assert np.abs(plain["video_target"] - mirrored["video_target"]).max() > 1e-2
     tokens = codec.tokenize([mirror(clip)["caption"]])[0]
     np.testing.assert_array_equal(mirrored["caption"], tokens)

@@ -117,6 +117,7 @@ class AVDiTConfig:
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": dict(width=32, depth=2, heads=2),  # unit tests
     "cpu": dict(width=64, depth=2, heads=4),  # the 2-core CPU demo
+    "cpu-m": dict(width=96, depth=4, heads=4),  # the 2-core CPU recipe (cpu_physics.py)
     "S": dict(width=256, depth=12, heads=4),
     "B": dict(width=512, depth=12, heads=8),
     "L": dict(width=768, depth=18, heads=12),

@@ -55,6 +55,15 @@ def fit_frames(video: np.ndarray, spec: WorldSpec) -> np.ndarray:
         raise ValueError(f"config field 'model.frame_size' = {spec.frame_size}: {e}") from e
 
 
+def make_video_vae(config, rngs: nnx.Rngs) -> nnx.Module:
+    """The video VAE a config describes: causal conv (vae_video) or linear patch (vae_patch)."""
+    from worldsim.models import vae_patch, vae_video
+
+    if isinstance(config, vae_patch.PatchVAEConfig):
+        return vae_patch.PatchVAE(config, rngs=rngs)
+    return vae_video.VideoVAE(config, rngs=rngs)
+
+
 def video_to_unit(frames: jax.Array) -> jax.Array:
     """uint8 [..., 3] -> float32 in [-1, 1]."""
     return frames.astype(jnp.float32) / 127.5 - 1.0
@@ -108,12 +117,11 @@ class Codec:
         """The VAEs (EMA params) from `workdir/{video_vae,audio_vae}`, tokenizer and stats."""
         from data_pipelines.tokenizer import Tokenizer
         from worldsim.models.vae_audio import AudioVAE
-        from worldsim.models.vae_video import VideoVAE
         from worldsim.train.load import load_model
 
         workdir = Path(workdir)
         video_vae, video_step = load_model(
-            workdir / "video_vae", lambda rngs: VideoVAE(spec.video_vae_config, rngs=rngs)
+            workdir / "video_vae", lambda rngs: make_video_vae(spec.video_vae_config, rngs)
         )
         audio_vae, audio_step = load_model(
             workdir / "audio_vae", lambda rngs: AudioVAE(spec.audio_vae_config, rngs=rngs)

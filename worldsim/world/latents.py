@@ -7,7 +7,7 @@
 Every clip of this host's stride of a split goes through the frozen VAEs twice, as
 simulated and mirrored (`data_pipelines.grain_pipeline.mirror`), into one array_record
 shard per host: record 2k is the host's clip k as simulated, 2k + 1 its mirror image,
-each with the normalised latents of both windows and the caption's token ids (msgpack).
+each with the normalised latents of both windows (float16) and the caption's token ids (msgpack).
 The transformer stage reads them with grain: the success/failure mixture of the clip
 pipeline, then a random mirror per draw keyed by the seed (a resumed run replays it), so
 a record is keyed on exactly what was encoded, and the host batch only casts: the VAEs
@@ -112,11 +112,11 @@ def write_latents(
         for i, r in enumerate(rows):
             writer.write(
                 serialization.msgpack_serialize(
-                    {
-                        "video_previous": vp[i],  # [t, h, w, Z]
-                        "video_target": vt[i],
-                        "audio_previous": ap[i],  # [U, Y]
-                        "audio_target": at[i],
+                    {  # float16 on disk: far below the flow's noise; cast back on read
+                        "video_previous": vp[i].astype(np.float16),  # [t, h, w, Z]
+                        "video_target": vt[i].astype(np.float16),
+                        "audio_previous": ap[i].astype(np.float16),  # [U, Y]
+                        "audio_target": at[i].astype(np.float16),
                         "caption": tokens[i],  # [C]
                         "clip_id": bytes(r["clip_id"]),
                         "flipped": bool(r["flipped"]),

@@ -74,6 +74,9 @@ class WorldModelSettings:
     # Pixels unlike their frame's background weigh 1 + this in the video VAE's loss
     # (vae_video.vae_loss): the simulator's objects are ~1% of the pixels.
     video_foreground_weight: float = field(10.0, non_negative, "must be >= 0")
+    # The video VAE's reconstruction term: "l1" or "mse" (a linear patch VAE trained with
+    # mse is a PCA, whose gradient conditions far better than l1's signs).
+    video_recon: str = field("l1", lambda v: v in ("l1", "mse"), "must be 'l1' or 'mse'")
     audio_kl_weight: float = field(1e-4, non_negative, "must be >= 0")
     caption_dropout: float = field(0.1, lambda v: 0 <= v <= 1, "must be in [0, 1]")
     # P(context mode) during training: none, first frames, reference, previous shot.

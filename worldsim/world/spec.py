@@ -95,13 +95,13 @@ class WorldSpec:
     # ------------------------------------------------------------------ parts
     @property
     def video_vae_config(self):
-        from worldsim.models import vae_video
+        """The preset's config: a causal conv VAE (vae_video) or a linear patch VAE (vae_patch)."""
+        from worldsim.models import vae_patch, vae_video
 
-        if self.video_vae not in vae_video.PRESETS:
-            raise ValueError(
-                f"model.video_vae={self.video_vae!r}: not one of {sorted(vae_video.PRESETS)}"
-            )
-        return vae_video.PRESETS[self.video_vae]
+        presets = {**vae_video.PRESETS, **vae_patch.PRESETS}
+        if self.video_vae not in presets:
+            raise ValueError(f"model.video_vae={self.video_vae!r}: not one of {sorted(presets)}")
+        return presets[self.video_vae]
 
     @property
     def audio_vae_config(self):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from worldsim.train.tasks import HostBatch, Task
-from worldsim.world.codec import fit_frames, video_to_unit, windows
+from worldsim.world.codec import fit_frames, make_video_vae, video_to_unit, windows
 from worldsim.world.settings import STAGES, WorldModelSettings
 from worldsim.world.spec import WorldSpec
 
@@ -50,6 +50,7 @@ def video_vae_task(spec: WorldSpec, model: WorldModelSettings) -> Task:
 
     vae_cfg = spec.video_vae_config
     kl_weight, foreground_weight = model.video_kl_weight, model.video_foreground_weight
+    recon = model.video_recon
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
         video = fit_frames(np.asarray(batch["video"]), spec)
@@ -67,11 +68,12 @@ def video_vae_task(spec: WorldSpec, model: WorldModelSettings) -> Task:
             video_to_unit(batch["video"]),
             key,
             kl_weight=kl_weight,
+            recon=recon,
             foreground_weight=foreground_weight,
         )
 
     def make_model(rngs):
-        return vae_video.VideoVAE(vae_cfg, rngs=rngs)
+        return make_video_vae(vae_cfg, rngs)
 
     return Task(
         name="video_vae",
