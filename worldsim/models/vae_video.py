@@ -12,6 +12,14 @@ keeps the causality exact. The decoder is causal as well.
 Frame counts: T = 1 + k * time_factor  ->  t = 1 + k, and h = H / space_factor,
 w = W / space_factor. Latent frame i depends only on input frames 0 .. i * time_factor.
 
+Patches. With patch_size p > 1 the first log2(p) of the space_factor halvings are a
+lossless space-to-depth ([H, W, 3] -> [H/p, W/p, 3 p^2]) before the first conv, and the
+decoder ends with the inverse (depth-to-space), as LTX-Video's VAE patchifies its input
+(HaCohen et al. 2024, 4x4) and the Cosmos tokenizer its Haar wavelet (arXiv:2501.03575):
+the convs then run at H/p, W/p, which is what makes 64x64 frames affordable on a CPU,
+and no pixel is averaged away before the network has seen it (the simulator's objects
+are a few pixels wide).
+
 Loss: reconstruction (L1 or MSE) + kl_weight * KL(q(z|x) || N(0, I)). Perceptual
 (LPIPS) and adversarial (GAN) terms, which the papers above add for sharpness,
 are out of scope: off by default because they are not built yet.
@@ -45,17 +53,25 @@ class VideoVAEConfig:
     num_res_blocks: int = 2  # per level, encoder and decoder
     latent_channels: int = 16  # Z
     time_factor: int = 4  # T compression (power of two, 1 = none)
-    space_factor: int = 8  # H and W compression (power of two)
+    space_factor: int = 8  # H and W compression (power of two), patch_size included
+    patch_size: int = 1  # of it, by space-to-depth before the first conv (power of two)
 
     def __post_init__(self):
         levels = len(self.channel_mults) - 1  # downsampling steps available
-        for name in ("time_factor", "space_factor"):
+        for name in ("time_factor", "space_factor", "patch_size"):
             f = getattr(self, name)
             if f < 1 or f & (f - 1):
                 raise ValueError(f"{name} must be a power of two, got {f}")
-            if f.bit_length() - 1 > levels:
+        if self.space_factor % self.patch_size:
+            raise ValueError(
+                f"patch_size {self.patch_size} must divide space_factor {self.space_factor}"
+            )
+        for name, f in (("time_factor", self.time_factor), ("space_factor", self.space_factor)):
+            need = self.time_levels if name == "time_factor" else self.space_levels
+            if need > levels:
+                patched = f" after patch_size {self.patch_size}" if name != "time_factor" else ""
                 raise ValueError(
-                    f"{name} {f} needs {f.bit_length() - 1} downsampling levels but "
+                    f"{name} {f} needs {need} downsampling levels{patched} but "
                     f"channel_mults {self.channel_mults} gives {levels}"
                 )
 
@@ -65,7 +81,8 @@ class VideoVAEConfig:
 
     @property
     def space_levels(self) -> int:
-        return self.space_factor.bit_length() - 1
+        """Strided (conv) halvings of H and W: space_factor / patch_size."""
+        return (self.space_factor // self.patch_size).bit_length() - 1
 
     def latent_shape(self, video_shape: tuple[int, ...]) -> tuple[int, int, int, int, int]:
         """[B, T, H, W, 3] -> [B, t, h, w, Z]; raises a clear error on a bad shape."""
@@ -90,6 +107,37 @@ PRESETS: dict[str, VideoVAEConfig] = {
     "cpu": VideoVAEConfig(
         channels=8, channel_mults=(1, 2, 2), num_res_blocks=1, latent_channels=8, space_factor=2
     ),
+    # The 2-core CPU recipe at the clips' own 64x64 (experiments/cpu_physics.py): 2x2
+    # patches, then the "cpu" network: 17 frames -> latents [5, 16, 16, 8]. ~2.2e10 FLOP
+    # per batch-4 training step (two windows per clip), as "cpu" at 32x32.
+    "cpu64": VideoVAEConfig(
+        channels=8,
+        channel_mults=(1, 2, 2),
+        num_res_blocks=1,
+        latent_channels=8,
+        space_factor=4,
+        patch_size=2,
+    ),
+    # As "cpu64", twice the latent channels: [5, 16, 16, 16] per 17 frames.
+    "cpu64-z16": VideoVAEConfig(
+        channels=8,
+        channel_mults=(1, 2, 2),
+        num_res_blocks=1,
+        latent_channels=16,
+        space_factor=4,
+        patch_size=2,
+    ),
+    # As "cpu64", 2x time compression instead of 4x: [9, 16, 16, 8] per 17 frames
+    # (~2.6e10 FLOP per batch-4 step): a ball moves ~10 px in 4 frames.
+    "cpu64-t2": VideoVAEConfig(
+        channels=8,
+        channel_mults=(1, 2, 2),
+        num_res_blocks=1,
+        latent_channels=8,
+        time_factor=2,
+        space_factor=4,
+        patch_size=2,
+    ),
     # 64x64 clips at 16 fps: 33 frames (~2 s) -> latents [9, 8, 8, 8].
     "small": VideoVAEConfig(channels=32, num_res_blocks=1, latent_channels=8),
     "default": VideoVAEConfig(),  # 64x64 clips at 16 fps -> [9, 8, 8, 16] per 33 frames
@@ -99,6 +147,26 @@ PRESETS: dict[str, VideoVAEConfig] = {
 def num_params(model: nnx.Module) -> int:
     """Number of parameter scalars (works on `nnx.eval_shape` models too)."""
     return sum(math.prod(v.shape) for v in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+def space_to_depth(x_bthwd: jax.Array, p: int) -> jax.Array:
+    """[B, T, H, W, D] -> [B, T, H/p, W/p, p * p * D]: each p x p patch becomes channels."""
+    if p == 1:
+        return x_bthwd
+    b, t, h, w, d = x_bthwd.shape
+    x = x_bthwd.reshape(b, t, h // p, p, w // p, p, d)  # [B, T, H/p, p, W/p, p, D]
+    x = x.transpose(0, 1, 2, 4, 3, 5, 6)  # [B, T, H/p, W/p, p, p, D]
+    return x.reshape(b, t, h // p, w // p, p * p * d)  # [B, T, H/p, W/p, p p D]
+
+
+def depth_to_space(x_bthwd: jax.Array, p: int) -> jax.Array:
+    """The inverse of `space_to_depth`: [B, T, H, W, p * p * D] -> [B, T, p H, p W, D]."""
+    if p == 1:
+        return x_bthwd
+    b, t, h, w, e = x_bthwd.shape
+    x = x_bthwd.reshape(b, t, h, w, p, p, e // (p * p))  # [B, T, H, W, p, p, D]
+    x = x.transpose(0, 1, 2, 4, 3, 5, 6)  # [B, T, H, p, W, p, D]
+    return x.reshape(b, t, h * p, w * p, e // (p * p))  # [B, T, pH, pW, D]
 
 
 class CausalConv3d(nnx.Module):
@@ -231,7 +299,8 @@ class VideoVAE(nnx.Module):
         dims = [c.channels * m for m in c.channel_mults]
         z, n = c.latent_channels, len(dims)
 
-        self.enc_in = CausalConv3d(3, dims[0], axes=(None, "mlp"), rngs=rngs)
+        pixels = 3 * c.patch_size**2  # channels after space-to-depth
+        self.enc_in = CausalConv3d(pixels, dims[0], axes=(None, "mlp"), rngs=rngs)
         enc, d = [], dims[0]
         for i in range(n):
             for _ in range(c.num_res_blocks):
@@ -256,11 +325,12 @@ class VideoVAE(nnx.Module):
                 dec.append(Upsample(d, time=time, space=space, rngs=rngs))
         self.decoder = nnx.List(dec)
         self.dec_norm = FrameGroupNorm(d, rngs=rngs)
-        self.dec_out = CausalConv3d(d, 3, axes=("embed", None), rngs=rngs)
+        self.dec_out = CausalConv3d(d, pixels, axes=("embed", None), rngs=rngs)
 
     def encode(self, video: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Video in [-1, 1], [B, T, H, W, 3] -> (mean, logvar), each [B, t, h, w, Z]."""
         expected = self.config.latent_shape(video.shape)
+        video = space_to_depth(video, self.config.patch_size)  # [B, T, H/p, W/p, 3p^2]
         x = shard(self.enc_in(video.astype(self.enc_in.kernel_thwdd.dtype)), _ACT)
         for layer in self.encoder:
             x = layer(x)
@@ -283,7 +353,8 @@ class VideoVAE(nnx.Module):
         x = shard(self.dec_in(latents.astype(self.dec_in.kernel_thwdd.dtype)), _ACT)
         for layer in self.decoder:
             x = layer(x)
-        return self.dec_out(jax.nn.silu(self.dec_norm(x)))  # [B, T, H, W, 3], unbounded
+        x = self.dec_out(jax.nn.silu(self.dec_norm(x)))  # [B, T, H/p, W/p, 3p^2], unbounded
+        return depth_to_space(x, self.config.patch_size)  # [B, T, H, W, 3]
 
     def __call__(self, video: jax.Array, key: jax.Array) -> tuple[jax.Array, ...]:
         """-> (reconstruction [B, T, H, W, 3], mean, logvar [B, t, h, w, Z])."""
