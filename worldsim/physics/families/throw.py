@@ -23,6 +23,7 @@ OUTCOMES = ("clears", "blocked")
 FAILURES = {"blocked"}
 
 OBSTACLE_HALF_THICKNESS = 0.12  # m
+MIN_CLEARANCE_DEG = 3.0  # launch angle above the wall top's elevation, at least
 
 
 def sample_params(rng: np.random.Generator, out_of_range: bool) -> dict:
@@ -43,6 +44,9 @@ def sample_params(rng: np.random.Generator, out_of_range: bool) -> dict:
     obstacle_x = uniform(rng, 3.6, 4.6)
     # Aim to skim the wall's top, then miss that aim by a random factor.
     dx, dy = obstacle_x - start_x, FLOOR_Y + height + radius + 0.05 - start_y
+    # A launch angle at or below the wall top's elevation cannot clear it at any speed
+    # (1 in ~3000 in-range draws): steepen it to 3 degrees above (the rest unchanged).
+    angle_deg = max(angle_deg, float(np.degrees(np.arctan2(dy, dx))) + MIN_CLEARANCE_DEG)
     aim = launch_speed(dx, dy, np.radians(angle_deg), g)
     factor = uniform(rng, 0.8, 1.12)
     return {
