@@ -247,7 +247,7 @@ def test_config_validation():
 
 def test_preset_param_counts_match_docstring():
     rows = re.findall(
-        r"^\| (\w+) +\| (\d+) +\| (\d+) +\| (\d+) +\| ([\d,]+) +\|$", av_dit.__doc__, re.M
+        r"^\| ([\w-]+) +\| (\d+) +\| (\d+) +\| (\d+) +\| ([\d,]+) +\|$", av_dit.__doc__, re.M
     )
     assert {r[0] for r in rows} == set(PRESETS)
     for name, width, depth, heads, count in rows:
