@@ -36,10 +36,23 @@ class LossConfig:
     timestep_std: float = 1.0
 
 
+X0_MIN_T = 0.05  # an x0 head's velocity divides by max(t, this)
+
+
 class WorldModel(nnx.Module):
-    def __init__(self, dit: AVDiTConfig, text: TextEncoderConfig, *, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        dit: AVDiTConfig,
+        text: TextEncoderConfig,
+        *,
+        prediction: str = "velocity",
+        rngs: nnx.Rngs,
+    ):
+        if prediction not in ("velocity", "x0"):
+            raise ValueError(f"prediction must be 'velocity' or 'x0', got {prediction!r}")
         self.text = TextEncoder(text, rngs=rngs)
         self.dit = AVDiT(dit, rngs=rngs)
+        self.prediction = prediction
 
     def __call__(
         self,
@@ -54,7 +67,7 @@ class WorldModel(nnx.Module):
         scan: bool | None = None,
     ) -> tuple[jax.Array, jax.Array]:
         text, text_mask = self.text(caption)  # [B, C, Dt], [B, C]
-        return self.dit(
+        out_v, out_a = self.dit(
             video,
             video_pos,
             layout.video_type,
@@ -68,6 +81,11 @@ class WorldModel(nnx.Module):
             layout.audio_valid,
             scan=scan,
         )
+        if self.prediction == "velocity":
+            return out_v, out_a
+        # x_t = (1 - t) x0 + t noise and v = noise - x0 give v = (x_t - x0) / t.
+        t_safe = jnp.maximum(t, X0_MIN_T)[:, None, None]  # [B, 1, 1]
+        return (video - out_v) / t_safe, (audio - out_a) / t_safe
 
 
 def sequence_tokens(
@@ -159,7 +177,7 @@ def world_loss(
 
 def make_world_model(spec: WorldSpec, model: Any, rngs: nnx.Rngs) -> WorldModel:
     dit_cfg, text_cfg = model_configs(spec, model)
-    return WorldModel(dit_cfg, text_cfg, rngs=rngs)
+    return WorldModel(dit_cfg, text_cfg, prediction=model.prediction, rngs=rngs)
 
 
 def model_configs(spec: WorldSpec, model: Any) -> tuple[AVDiTConfig, TextEncoderConfig]:

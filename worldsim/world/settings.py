@@ -69,6 +69,14 @@ class WorldModelSettings:
     kind: str = field("world_model")
     preset: str = field("cpu")  # the joint transformer, worldsim/models/av_dit.py PRESETS
     remat: str = field("none", lambda v: v in REMAT, f"must be one of {REMAT}")
+    # What the transformer's output head predicts (the loss and the sampler always see a
+    # velocity): "velocity" itself, or "x0", the clean latents, turned into
+    # v = (x_t - x0) / max(t, 0.05). With token features wider than the model (a 512-value
+    # video token into width 96) a velocity head must carry the noise through the narrow
+    # stream and cannot; the clean latents are low-dimensional (flat scenes) and fit.
+    prediction: str = field(
+        "velocity", lambda v: v in ("velocity", "x0"), "must be 'velocity' or 'x0'"
+    )
     text: TextSettings = field(TextSettings())
     video_kl_weight: float = field(1e-6, non_negative, "must be >= 0")
     # Pixels unlike their frame's background weigh 1 + this in the video VAE's loss

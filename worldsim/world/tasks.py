@@ -179,7 +179,9 @@ def av_dit_task(
 
     return Task(
         name="av_dit",
-        make_model=lambda rngs: WorldModel(dit_cfg, text_cfg, rngs=rngs),
+        make_model=lambda rngs: WorldModel(
+            dit_cfg, text_cfg, prediction=model.prediction, rngs=rngs
+        ),
         loss_fn=loss_fn,
         prepare_batch=prepare_batch,
         batch_shapes=batch_shapes,

@@ -1,0 +1,44 @@
+"""The world model's output head: a velocity, or clean latents turned into a velocity."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from worldsim.diffusion import flow_matching as fm
+from worldsim.world import layout as lay
+from worldsim.world.model import X0_MIN_T, WorldModel, model_configs
+from worldsim.world.settings import WorldModelSettings
+from worldsim.world.spec import WorldSpec
+
+SPEC = WorldSpec(frame_size=16, video_vae="tiny", text_len=8)
+
+
+def _inputs(b=2, seed=0):
+    k = jax.random.split(jax.random.key(seed), 4)
+    video = jax.random.normal(k[0], (b, 2 * SPEC.video_tokens, SPEC.video_features))
+    audio = jax.random.normal(k[1], (b, 2 * SPEC.audio_tokens, SPEC.audio_features))
+    layout = lay.fixed_layout(SPEC, b, "none")
+    video_pos, audio_pos = lay.positions(SPEC, b)
+    caption = jnp.ones((b, SPEC.text_len), jnp.int32)
+    return video, audio, layout, video_pos, audio_pos, caption
+
+
+def test_an_x0_head_is_a_velocity_of_its_clean_latents():
+    """With the clean latents x0 as its output, v = (x_t - x0) / t: the flow's own velocity
+    noise - x0 wherever t >= X0_MIN_T (and the same network, so the same x0 estimate)."""
+    dit_cfg, text_cfg = model_configs(SPEC, WorldModelSettings(preset="tiny"))
+    velocity = WorldModel(dit_cfg, text_cfg, prediction="velocity", rngs=nnx.Rngs(0))
+    x0_head = WorldModel(dit_cfg, text_cfg, prediction="x0", rngs=nnx.Rngs(0))
+    nnx.update(x0_head, nnx.state(velocity))  # the same weights
+    video, audio, layout, video_pos, audio_pos, caption = _inputs()
+    t = jnp.asarray([0.5, 0.01])
+    raw_v, raw_a = velocity(video, audio, layout, video_pos, audio_pos, t, caption)
+    v, a = x0_head(video, audio, layout, video_pos, audio_pos, t, caption)
+    t_safe = np.maximum(np.asarray(t), X0_MIN_T)[:, None, None]
+    np.testing.assert_allclose(v, (video - raw_v) / t_safe, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a, (audio - raw_a) / t_safe, rtol=1e-5, atol=1e-5)
+    # If the head returned the true x0, the velocity would be exact: noise - x0.
+    x0, noise = jax.random.normal(jax.random.key(1), video.shape), video
+    x_t = fm.interpolate(x0, noise, 0.5)
+    np.testing.assert_allclose((x_t - x0) / 0.5, fm.velocity_target(x0, noise), atol=1e-5)
