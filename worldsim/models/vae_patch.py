@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from worldsim.models.params import annotated_param as _param
+from worldsim.models.vae_video import causal_latent_shape, sample_latent
 
 _zeros = nnx.initializers.zeros_init()
 INITIAL_LOGVAR = -10.0
@@ -62,15 +63,7 @@ class PatchVAEConfig:
 
     def latent_shape(self, video_shape: tuple[int, ...]) -> tuple[int, int, int, int, int]:
         """[B, T, H, W, 3] -> [B, t, h, w, Z]; raises a clear error on a bad shape."""
-        if len(video_shape) != 5 or video_shape[-1] != 3:
-            raise ValueError(f"video must be [B, T, H, W, 3], got shape {tuple(video_shape)}")
-        b, t, h, w, _ = video_shape
-        q, p = self.frames, self.patch
-        if t < 1 or (t - 1) % q:
-            raise ValueError(f"T={t} frames: need T = 1 + k * time_factor ({q}), e.g. {1 + q}")
-        if h % p or w % p:
-            raise ValueError(f"H, W = {h}, {w} must be divisible by space_factor {p}")
-        return (b, 1 + (t - 1) // q, h // p, w // p, self.latent_channels)
+        return causal_latent_shape(self, video_shape)
 
 
 PRESETS: dict[str, PatchVAEConfig] = {
@@ -125,11 +118,7 @@ class PatchVAE(nnx.Module):
         mean, logvar = jnp.split(moments, 2, axis=-1)  # [B, t, h, w, Z] each
         return mean, jnp.clip(logvar, -30.0, 20.0)
 
-    @staticmethod
-    def sample_latent(mean: jax.Array, logvar: jax.Array, key: jax.Array) -> jax.Array:
-        """Reparameterised z = mean + std * eps, eps ~ N(0, I)."""
-        eps = jax.random.normal(key, mean.shape, mean.dtype)
-        return mean + jnp.exp(0.5 * logvar) * eps
+    sample_latent = staticmethod(sample_latent)
 
     def decode(self, latents: jax.Array) -> jax.Array:
         """Latents [B, t, h, w, Z] -> video [B, 1 + (t - 1) q, h p, w p, 3] (unbounded)."""

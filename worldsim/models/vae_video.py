@@ -86,15 +86,27 @@ class VideoVAEConfig:
 
     def latent_shape(self, video_shape: tuple[int, ...]) -> tuple[int, int, int, int, int]:
         """[B, T, H, W, 3] -> [B, t, h, w, Z]; raises a clear error on a bad shape."""
-        if len(video_shape) != 5 or video_shape[-1] != 3:
-            raise ValueError(f"video must be [B, T, H, W, 3], got shape {tuple(video_shape)}")
-        b, t, h, w, _ = video_shape
-        tf, sf = self.time_factor, self.space_factor
-        if t < 1 or (t - 1) % tf:
-            raise ValueError(f"T={t} frames: need T = 1 + k * time_factor ({tf}), e.g. {1 + tf}")
-        if h % sf or w % sf:
-            raise ValueError(f"H, W = {h}, {w} must be divisible by space_factor {sf}")
-        return (b, 1 + (t - 1) // tf, h // sf, w // sf, self.latent_channels)
+        return causal_latent_shape(self, video_shape)
+
+
+def causal_latent_shape(config, video_shape: tuple[int, ...]) -> tuple[int, int, int, int, int]:
+    """[B, T, H, W, 3] -> [B, t, h, w, Z] for any causal video VAE config (`time_factor`,
+    `space_factor`, `latent_channels`): frame 0 alone, then time_factor frames per latent."""
+    if len(video_shape) != 5 or video_shape[-1] != 3:
+        raise ValueError(f"video must be [B, T, H, W, 3], got shape {tuple(video_shape)}")
+    b, t, h, w, _ = video_shape
+    tf, sf = config.time_factor, config.space_factor
+    if t < 1 or (t - 1) % tf:
+        raise ValueError(f"T={t} frames: need T = 1 + k * time_factor ({tf}), e.g. {1 + tf}")
+    if h % sf or w % sf:
+        raise ValueError(f"H, W = {h}, {w} must be divisible by space_factor {sf}")
+    return (b, 1 + (t - 1) // tf, h // sf, w // sf, config.latent_channels)
+
+
+def sample_latent(mean: jax.Array, logvar: jax.Array, key: jax.Array) -> jax.Array:
+    """Reparameterised z = mean + std * eps, eps ~ N(0, I)."""
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+    return mean + jnp.exp(0.5 * logvar) * eps
 
 
 PRESETS: dict[str, VideoVAEConfig] = {
@@ -339,11 +351,7 @@ class VideoVAE(nnx.Module):
         mean, logvar = jnp.split(moments, 2, axis=-1)  # [B, t, h, w, Z] each
         return mean, jnp.clip(logvar, -30.0, 20.0)  # as LDM: keeps exp(logvar) finite
 
-    @staticmethod
-    def sample_latent(mean: jax.Array, logvar: jax.Array, key: jax.Array) -> jax.Array:
-        """Reparameterised z = mean + std * eps, eps ~ N(0, I)."""
-        eps = jax.random.normal(key, mean.shape, mean.dtype)
-        return mean + jnp.exp(0.5 * logvar) * eps
+    sample_latent = staticmethod(sample_latent)
 
     def decode(self, latents: jax.Array) -> jax.Array:
         """Latents [B, t, h, w, Z] -> video [B, 1 + (t-1) * time_factor, h * sf, w * sf, 3]."""
