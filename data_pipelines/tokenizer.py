@@ -97,9 +97,16 @@ def _write_report(data_dir: str | os.PathLike, tokenizer: Tokenizer) -> dict:
         if lengths and max(lengths) > longest:
             longest = max(lengths)
             longest_caption = captions[int(np.argmax(lengths))]
+    prompts = benchmark_prompts()
+    lengths = tokenizer.lengths(prompts)
     report = {
         "longest_caption_tokens": longest,  # EOS included: the window a caption needs whole
         "longest_caption": longest_caption,
+        # The physics benchmark's prompts come from the same grammar with other scenes: its
+        # every sentence, so a window sized from both takes any prompt whole.
+        "longest_prompt_tokens": max(lengths),
+        "longest_prompt": prompts[int(np.argmax(lengths))],
+        "prompts_measured": len(prompts),
         "splits": splits,
         "vocab_size": tokenizer.vocab_size,
     }
@@ -113,12 +120,22 @@ def _write_report(data_dir: str | os.PathLike, tokenizer: Tokenizer) -> dict:
     return report
 
 
+def benchmark_prompts() -> list[str]:
+    """Every caption the simulator's caption grammar can write (worldsim.physics.captions),
+    conflict captions included: what the physics benchmark can prompt a model with."""
+    from worldsim.physics.captions import FAMILIES_CAPTIONED, every_caption
+
+    return [c for family in FAMILIES_CAPTIONED for c in every_caption(family)]
+
+
 def caption_report(data_dir: str | os.PathLike) -> dict:
     """The dataset's caption report (longest caption in tokens, per split); written by
     `train_tokenizer`, measured now for a tokenizer built before reports existed."""
     path = report_path(data_dir)
     if path.is_file():
-        return json.loads(path.read_text())
+        report = json.loads(path.read_text())
+        if "longest_prompt_tokens" in report:
+            return report
     return _write_report(data_dir, load_tokenizer(data_dir))
 
 

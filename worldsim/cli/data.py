@@ -60,7 +60,9 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
     per_split = ", ".join(f"{k} {v['longest_tokens']}" for k, v in report["splits"].items())
     print(
         f"longest caption: {report['longest_caption_tokens']} tokens with EOS ({per_split}); "
-        "a world model's model.text_len=0 sizes its text window from it"
+        f"the benchmark's longest possible prompt: {report['longest_prompt_tokens']} "
+        f"(of {report['prompts_measured']} the caption grammar can write); a world model's "
+        "model.text_len=0 sizes its text window from the longer"
     )
     caption = catalog.open_split(args.dir, "train", skip=catalog.HEAVY_FIELDS)[0]["caption"]
     ids = tokenizer.encode([caption], max_len=report["longest_caption_tokens"])[0]

@@ -12,11 +12,12 @@ the objects' colours and the contacts.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 
 from worldsim.physics import palette
-from worldsim.physics.types import ObjectInfo, Trajectory
+from worldsim.physics.types import Contact, ObjectInfo, Trajectory
 
 P_DESCRIBE_OUTCOME = 0.5
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
@@ -225,6 +226,7 @@ _FAMILIES = {
     "ramp": _ramp,
     "tower": _tower,
 }
+FAMILIES_CAPTIONED = tuple(_FAMILIES)
 
 
 def make_caption(
@@ -251,3 +253,105 @@ def make_caption(
     if rng.random() < P_DESCRIBE_OUTCOME:
         caption += " " + _pick(rng, outcomes)
     return " ".join(caption.split())
+
+
+# --- the grammar's every sentence: what sizes a text window that no caption can overflow ----
+
+# Values either side of and between each `_grade` threshold (and of the other word choices),
+# per family parameter the templates read.
+_GRID: dict[str, dict[str, tuple]] = {
+    "throw": {
+        "speed": (5.0, 7.5, 10.0),
+        "angle_deg": (30.0, 45.0, 60.0),
+        "obstacle_height": (1.0, 2.0),
+        "gravity": (5.0, 9.8, 13.0),
+    },
+    "bounce": {
+        "ball_elasticity": (0.3, 0.5, 0.9),
+        "floor_elasticity": (1.0,),
+        "drop_height": (2.0, 4.0, 5.0),
+        "side_walls": (False, True),
+        "vx": (0.0, 1.0),
+        "gravity": (5.0, 9.8, 13.0),
+    },
+    "collide": {"speed": (0.5, 2.0, 4.0), "gravity": (5.0, 9.8, 13.0), "num_balls": (2, 3, 4)},
+    "hoop": {
+        "angle_deg": (50.0, 58.0, 65.0),
+        "speed": (0.9, 1.0, 1.1),
+        "aim_speed": (1.0,),
+        "gravity": (5.0, 9.8, 13.0),
+    },
+    "ramp": {
+        "object": ("ball", "box"),
+        "angle_deg": (10.0, 25.0, 40.0),
+        "friction": (0.1, 0.4, 0.8),
+        "gravity": (5.0, 9.8, 13.0),
+    },
+    "tower": {
+        "num_blocks": (2, 3, 4, 5),
+        "nudge_speed": (1.0, 6.0, 10.0),
+        "ball_mass": (1.0,),
+        "gravity": (5.0, 9.8, 13.0),
+    },
+}
+# Contacts that change an outcome's sentence: (object_a, object_b) pairs.
+_STRUCK = {
+    "throw": ((), (("ball", "obstacle"),)),
+    "hoop": ((), (("ball", "rim_front"),), (("ball", "rim_back"),), (("ball", "backboard"),)),
+}
+_OUTCOMES = {
+    "throw": ("clears", "blocked"),
+    "bounce": ("settles", "bouncing"),
+    "collide": ("hit", "miss"),
+    "hoop": ("make", "miss"),
+    "ramp": ("rolls", "slides", "stays"),
+    "tower": ("stands", "topples"),
+}
+
+
+def _grid_scenes(family: str):
+    """(params, objects, contact pair lists) over the family's grid."""
+    grid = _GRID[family]
+    for values in itertools.product(*grid.values()):
+        p = dict(zip(grid, values, strict=True))
+        n = {"collide": p.get("num_balls", 1), "tower": p.get("num_blocks", 0) + 1}.get(family, 1)
+        if family == "collide":
+            for i in range(n):
+                p[f"ball_{i}_vx"] = p["speed"]
+        for heavy in range(n if family == "collide" else 1):
+            objects = [
+                ObjectInfo(
+                    name="ball" if n == 1 else f"ball_{i}",
+                    shape="circle",
+                    size=(0.1,),
+                    mass=2.0 if i == heavy else 1.0,
+                    material="rubber",
+                    color=palette.DYNAMIC_COLORS[i][1],
+                )
+                for i in range(n)
+            ]
+            if family == "collide":
+                pairs = [()] + [
+                    ((f"ball_{a}", f"ball_{b}"),) for a in range(n) for b in range(n) if a != b
+                ]
+            else:
+                pairs = list(_STRUCK.get(family, ((),)))
+            yield p, objects, pairs
+
+
+def every_caption(family: str) -> list[str]:
+    """Every caption `make_caption` can write for `family` (each scene sentence alone and with
+    each outcome sentence, conflict captions included), over a grid of parameter values that
+    reaches every word choice: the longest of them bounds any caption of the family."""
+    out = set()
+    for p, objects, pair_lists in _grid_scenes(family):
+        for pairs, outcome in itertools.product(pair_lists, _OUTCOMES[family]):
+            contacts = [Contact(0, 0.0, a, b, 1.0) for a, b in pairs]
+            traj = Trajectory(
+                objects, [], None, None, None, None, contacts, outcome, False, p, p["gravity"]
+            )
+            scenes, outcomes = _FAMILIES[family](p, traj)
+            for scene in scenes:
+                out.add(" ".join(scene.split()))
+                out.update(" ".join((scene + " " + o).split()) for o in outcomes)
+    return sorted(out)

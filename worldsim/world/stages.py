@@ -58,13 +58,14 @@ def size_text_window(config: Any, data_dir: str) -> Any:
 
     report = caption_report(data_dir)
     longest = int(report["longest_caption_tokens"])
+    prompts = int(report["longest_prompt_tokens"])
     given = int(config.model.text_len)
     if given == 0:
         config = ml_collections.ConfigDict(config.to_dict())
-        config.model.text_len = text_window(longest)
+        config.model.text_len = text_window(max(longest, prompts))
         log(
             f"text window: {config.model.text_len} tokens (the dataset's longest caption has "
-            f"{longest} with EOS)"
+            f"{longest} with EOS; the benchmark's longest possible prompt {prompts})"
         )
     elif given < longest:
         raise ConfigError(
