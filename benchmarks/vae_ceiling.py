@@ -59,22 +59,12 @@ class CeilingError(ValueError):
 
 # ---------------------------------------------------------------------- the run's parts
 def run_config(path: pathlib.Path):
-    """A run's saved config over today's defaults: a field added since the run was
-    written (one its VAEs cannot depend on) reads as its default."""
-    import ml_collections
-
+    """A run's saved config, with the fields added since it was written read as what the
+    run did without them (`worldsim.world.settings.ADDED_FIELDS`)."""
     from worldsim.train.config import read_config
-    from worldsim.world.settings import world_config
+    from worldsim.world.settings import with_added_fields
 
-    def merge(base: dict, saved: dict) -> dict:
-        out = dict(base)
-        for key, value in saved.items():
-            both = isinstance(value, dict) and isinstance(base.get(key), dict)
-            out[key] = merge(base[key], value) if both else value
-        return out
-
-    merged = merge(world_config().to_dict(), read_config(path).to_dict())
-    return ml_collections.ConfigDict(merged)
+    return with_added_fields(read_config(path))
 
 
 def load_codec(workdir: str | pathlib.Path):

@@ -42,3 +42,17 @@ def test_an_x0_head_is_a_velocity_of_its_clean_latents():
     x0, noise = jax.random.normal(jax.random.key(1), video.shape), video
     x_t = fm.interpolate(x0, noise, 0.5)
     np.testing.assert_allclose((x_t - x0) / 0.5, fm.velocity_target(x0, noise), atol=1e-5)
+
+
+def test_the_training_noise_levels_are_the_settings_ones():
+    """model.timestep_mean / _std reach the loss: the logit-normal t the transformer trains on."""
+    from worldsim.world.tasks import loss_config
+
+    settings = WorldModelSettings(timestep_mean=0.8, timestep_std=0.5)
+    cfg = loss_config(settings)
+    assert (cfg.timestep_mean, cfg.timestep_std) == (0.8, 0.5)
+    assert cfg.mode_probs == settings.context_mode_probs
+    t = fm.sample_timesteps(
+        jax.random.key(0), (4096,), mean=cfg.timestep_mean, std=cfg.timestep_std
+    )
+    assert abs(float(jnp.median(t)) - float(jax.nn.sigmoid(0.8))) < 0.02  # noisier than 0.5

@@ -157,3 +157,26 @@ def test_an_empty_stage_order_is_a_config_error():
     config = load_config(["--config", str(TINY), "--config.stages.order="])[0]
     with pytest.raises(ConfigError, match=r"'stages\.order' is empty"):
         validate_world(config)
+
+
+def test_a_run_recorded_before_a_field_existed_reads_as_what_it_did():
+    """A run's config.json without a field added since reads with ADDED_FIELDS' values (the
+    behaviour before the field), not today's recipe defaults; nothing else is filled."""
+    from worldsim.world.settings import ADDED_FIELDS, with_added_fields
+
+    config, _ = load_config(["--config", "experiments/cpu_physics.py"])
+    old = config.to_dict()
+    for path in ADDED_FIELDS:
+        group, name = path.split(".")
+        del old[group][name]
+    import ml_collections
+
+    recorded = ml_collections.ConfigDict(old)
+    with pytest.raises(ConfigError, match="missing config field 'model.timestep_mean'"):
+        validate_world(recorded)
+    world = validate_world(with_added_fields(recorded))
+    assert world.model.prediction == "velocity" != config.model.prediction  # the old head
+    assert world.model.video_recon == "l1" and world.model.timestep_mean == 0.0
+    del old["model"]["preset"]  # a field that was always there stays required
+    with pytest.raises(ConfigError, match="missing config field 'model.preset'"):
+        validate_world(with_added_fields(ml_collections.ConfigDict(old)))

@@ -79,10 +79,10 @@ class Generator:
         from worldsim.train.config import read_config
         from worldsim.train.load import load_model
         from worldsim.world.model import make_world_model
-        from worldsim.world.settings import validate_world
+        from worldsim.world.settings import validate_world, with_added_fields
 
         workdir = Path(workdir)
-        self.config = read_config(workdir / "config.json")
+        self.config = with_added_fields(read_config(workdir / "config.json"))
         world = validate_world(self.config)
         self.spec: WorldSpec = world.spec
         self.codec = Codec.load(workdir, self.spec)

@@ -87,6 +87,10 @@ class WorldModelSettings:
     video_recon: str = field("l1", lambda v: v in ("l1", "mse"), "must be 'l1' or 'mse'")
     audio_kl_weight: float = field(1e-4, non_negative, "must be >= 0")
     caption_dropout: float = field(0.1, lambda v: 0 <= v <= 1, "must be in [0, 1]")
+    # Training noise levels: t = sigmoid(n), n ~ N(mean, std) (logit-normal, SD3); t = 1 is
+    # pure noise. A positive mean trains more at high noise, where a sample's layout is set.
+    timestep_mean: float = field(0.0)
+    timestep_std: float = field(1.0, positive, "must be > 0")
     # P(context mode) during training: none, first frames, reference, previous shot.
     context_mode_probs: tuple[float, float, float, float] = field(
         (0.4, 0.3, 0.15, 0.15),
@@ -126,6 +130,27 @@ class WorldSettings:
     model: WorldModelSettings
     stages: StagesSettings
     runs: dict[str, RunSettings]  # each stage's engine settings
+
+
+# Fields added after runs were recorded, each with the value that reproduces what those runs
+# did without it: a run's config.json without one reads as that (`with_added_fields`). A new
+# field whose default changes behaviour goes here with its old behaviour, not its default.
+ADDED_FIELDS: dict[str, Any] = {
+    "model.video_recon": "l1",
+    "model.prediction": "velocity",
+    "model.timestep_mean": 0.0,
+    "model.timestep_std": 1.0,
+}
+
+
+def with_added_fields(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A recorded run's config with the fields added since (ADDED_FIELDS) filled in."""
+    out = ml_collections.ConfigDict(config.to_dict())
+    for path, value in ADDED_FIELDS.items():
+        group, name = path.split(".")
+        if group in out and name not in out[group]:
+            out[group][name] = value
+    return out
 
 
 def world_config() -> ml_collections.ConfigDict:

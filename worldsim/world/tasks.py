@@ -130,14 +130,12 @@ def av_dit_task(
     dry run)."""
     from worldsim.models import av_dit
     from worldsim.world import latents
-    from worldsim.world.model import LossConfig, WorldModel, model_configs, world_loss
+    from worldsim.world.model import WorldModel, model_configs, world_loss
 
     dit_cfg, text_cfg = model_configs(spec, model)
     if unrolled_depth is not None:
         dit_cfg = dataclasses.replace(dit_cfg, depth=unrolled_depth, scan_layers=False)
-    loss_cfg = LossConfig(
-        mode_probs=model.context_mode_probs, caption_dropout=model.caption_dropout
-    )
+    loss_cfg = loss_config(model)
     t, h, w = spec.video_latent_grid
 
     def prepare_batch(batch: HostBatch) -> HostBatch:
@@ -193,6 +191,18 @@ def av_dit_task(
         depth=dit_cfg.depth,
         train_iterator=train_iterator,
         eval_batches=eval_batches,
+    )
+
+
+def loss_config(model: WorldModelSettings):
+    """The transformer's `LossConfig` from the world model's settings."""
+    from worldsim.world.model import LossConfig
+
+    return LossConfig(
+        mode_probs=model.context_mode_probs,
+        caption_dropout=model.caption_dropout,
+        timestep_mean=model.timestep_mean,
+        timestep_std=model.timestep_std,
     )
 
 
