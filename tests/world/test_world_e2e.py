@@ -311,15 +311,23 @@ def test_latents_are_written_once_per_mirror_image_and_host(world_run, data_dir,
     assert path.stat().st_mtime_ns != before
 
 
-def test_bench_run_continues_every_case_and_scores_it(world_run, tmp_path):
-    """`worldsim bench run`: export, one generated mp4 per case (whole clip), a report."""
+@pytest.fixture(scope="module")
+def bench_run(world_run, tmp_path_factory) -> Path:
+    """`worldsim bench run` of the smoke run on 6 cases (shared by the bench and demo tests)."""
     from worldsim.cli import main
-    from worldsim.media.video_io import read_video
 
-    out = tmp_path / "bench"
+    out = tmp_path_factory.mktemp("bench_run") / "bench"
     argv = ["bench", "run", "--workdir", str(world_run), "--out", str(out)]
     argv += ["--num-cases", "6", "--steps", "2", "--batch-size", "4"]  # two batches, one padded
     assert main(argv) == 0
+    return out
+
+
+def test_bench_run_continues_every_case_and_scores_it(bench_run):
+    """`worldsim bench run`: export, one generated mp4 per case (whole clip), a report."""
+    from worldsim.media.video_io import read_video
+
+    out = bench_run
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["status"] == {"scored": 6, "missing": 0, "unreadable": 0, "error": 0}
     # 4 training steps per stage: noise, which scores as the trivial continuations do.
@@ -465,6 +473,29 @@ def test_demo_command_reads_the_data_dir_from_the_run(world_run, tmp_path):
     figures = json.loads((out / "demo.json").read_text())
     assert figures["page"].endswith("index.html")
     assert _tree(world_run) == before
+
+
+def test_demo_json_holds_the_benchmark_score_beside_the_trivial_continuations(
+    world_run, bench_run, tmp_path
+):
+    from worldsim.cli import main
+
+    out = tmp_path / "demo"
+    argv = ["demo", "--workdir", str(world_run), "--out", str(out), "--num-clips", "1"]
+    argv += ["--steps", "2"]
+    missing = tmp_path / "no_bench"
+    assert main([*argv, "--bench", str(missing)]) == 2  # checked before any work
+    assert not out.exists()
+    assert main([*argv, "--bench", str(bench_run)]) == 0
+    figures = json.loads((out / "demo.json").read_text())["benchmark"]
+    report = json.loads((bench_run / "report.json").read_text())["summary"]["overall"]
+    assert figures["model"]["score"] == report["score"]
+    assert figures["model"]["tracked_share"] == report["metrics"]["tracked_share"]["mean"]
+    assert figures["cases"] == 6
+    # Freezing the given frames keeps every object where the truth starts it: found in
+    # nearly all its frames (objects that leave the frame are the rest).
+    assert figures["freeze"]["tracked_share"] > 0.8
+    assert set(figures) >= {"freeze", "constant_velocity"}
 
 
 def test_a_resume_with_a_changed_model_is_refused_and_the_run_stays_usable(
