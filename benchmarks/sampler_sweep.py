@@ -40,6 +40,17 @@ def parse_setting(text: str) -> dict:
     return out
 
 
+def setting_name(s: dict, use_ema: bool, *, label: bool = False) -> str:
+    """A setting's folder name (or its table label): every field, so no two settings share
+    a folder (a rerun only scores what a folder holds)."""
+    if label:
+        text = f"{s['solver']} {s['steps']} steps, CFG {s['cfg']}, shift {s['shift']}"
+        return text + ("" if use_ema else ", raw")
+    return f"{s['solver']}_{s['steps']}_cfg{s['cfg']}_shift{s['shift']}" + (
+        "" if use_ema else "_raw"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -74,10 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for s in settings:
         for use_ema in emas:
-            label = f"{s['solver']} {s['steps']} steps, CFG {s['cfg']}" + (
-                "" if use_ema else ", raw"
-            )
-            name = f"{s['solver']}_{s['steps']}_cfg{s['cfg']}" + ("" if use_ema else "_raw")
+            label = setting_name(s, use_ema, label=True)
+            name = setting_name(s, use_ema)
             videos = out / name
             sampler = SamplerConfig(
                 steps=s["steps"], solver=s["solver"], cfg_scale=s["cfg"], shift=s["shift"]

@@ -31,3 +31,11 @@ def test_a_setting_it_cannot_run_is_refused(bad):
 def test_missing_cases_are_refused_before_any_work(tmp_path):
     with pytest.raises(SystemExit, match="manifest.json is missing"):
         sampler_sweep.main(["--workdir", str(tmp_path), "--cases", str(tmp_path / "cases")])
+
+
+def test_settings_that_differ_anywhere_get_their_own_folders():
+    base = sampler_sweep.parse_setting("cfg=3.0")
+    others = [sampler_sweep.parse_setting(t) for t in ("cfg=1.0", "cfg=3.0,shift=3", "steps=8")]
+    names = {sampler_sweep.setting_name(s, True) for s in [base, *others]}
+    names.add(sampler_sweep.setting_name(base, False))
+    assert len(names) == 5

@@ -418,7 +418,7 @@ def test_generate_checks_every_argument_before_loading_the_model(
     empty.write_text("\n\n")
     out = str(tmp_path / "o.mp4")
     base = ["generate", "--workdir", str(world_run), "--prompt", "a ball", "--out", out]
-    long_prompt = " ".join(["a red ball bounces off the left wall and then the floor"] * 4)
+    long_prompt = " ".join(["a red ball bounces off the left wall and then the floor"] * 16)
     probes = [
         (["--seconds", "0"], "--seconds must be a finite number > 0"),
         (["--seconds", "inf"], "--seconds must be a finite number > 0"),
