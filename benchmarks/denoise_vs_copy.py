@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import pathlib
-import platform
 import sys
 
 import numpy as np
 
-RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from results import command_line, machine, publish  # noqa: E402
 
 
 def errors(workdir: pathlib.Path, given: int, noise: list[float], clips: int, seed: int = 0):
@@ -103,24 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(
         "| copy the last given frame | " + " | ".join(f"{copy[f]:.4f}" for f in frames) + " |"
     )
-    command = " ".join(
-        ["python benchmarks/denoise_vs_copy.py", *(argv if argv is not None else sys.argv[1:])]
-    )
+    command = command_line("denoise_vs_copy.py", argv)
     text = "\n".join(
         [
             f"#### One denoising step vs copying the last given frame: {workdir} (step {step}, {datetime.date.today()})",
             "",
-            f"- machine: {platform.node() or 'vm'}, {platform.machine()}; command: `{command}`; "
+            f"- machine: {machine()}; command: `{command}`; "
             f"{args.clips} validation clips, {args.given} latent frames given; 0 is the truth",
             "",
             *lines,
             "",
         ]
     )
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a") as f:
-            f.write("\n" + text)
+    publish(text, append=not args.no_append)
     return 0
 
 

@@ -30,14 +30,12 @@ import argparse
 import datetime
 import json
 import pathlib
-import platform
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 BASELINES = ("freeze", "constant_velocity")
@@ -199,13 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.points < 1 or args.num_cases < 1:
         parser.error("--points and --num-cases must be >= 1")
 
+    from results import command_line, machine, publish
     from vae_ceiling import load_codec, write_rows
 
     from worldsim.bench import calibrate
-    from worldsim.bench.cases import load_cases, read_truth_manifest
+    from worldsim.bench.cases import read_truth_manifest
     from worldsim.bench.export import export_cases
     from worldsim.bench.scoring import score_folder
-    from worldsim.media.video_io import write_mp4
     from worldsim.train.config import load_config
     from worldsim.world.generate import SamplerConfig
     from worldsim.world.generate_cases import generate_cases
@@ -260,12 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     write_rows(codec, truth, ids, work / "ceiling")
     references["ceiling"] = score(work / "ceiling" / "round_trip")
     for kind in BASELINES:
-        folder = work / kind
-        folder.mkdir(exist_ok=True)
-        for case in load_cases(truth):
-            video, audio = calibrate.baseline(case, kind)
-            write_mp4(folder / f"{case.case_id}.mp4", video, audio, case.fps, case.sample_rate)
-        references[kind] = score(folder)
+        calibrate.write_baselines(truth, kind, work / kind)
+        references[kind] = score(work / kind)
 
     # 2-3. the transformer in segments, scored after each
     total = int(config.stages.av_dit.steps)
@@ -290,15 +284,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     plot(points, references, work / "curve.png")
-    command = " ".join(
-        ["python benchmarks/learning_curve.py", *(argv if argv is not None else sys.argv[1:])]
-    )
+    command = command_line("learning_curve.py", argv)
     last = [rows[len(points) - 1], *rows[len(points) :]]
     text = "\n".join(
         [
             f"#### Learning curve: {args.config} ({datetime.date.today()})",
             "",
-            f"- machine: {platform.node() or 'vm'}, {platform.machine()}, Python {platform.python_version()}, 2 cores",
+            f"- machine: {machine()}, 2 cores",
             f"- command: `{command}`",
             f"- {data_note}; autoencoders {timing['autoencoders_s'] / 60:.1f} min; whole recipe "
             f"{before / 60:.1f} min of training wall time (evaluation not counted); "
@@ -313,10 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
     )
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a") as f:
-            f.write("\n" + text)
+    publish(text, append=not args.no_append)
     return 0
 
 

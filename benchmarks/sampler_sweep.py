@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import pathlib
-import platform
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
 DEFAULT_SETTINGS = ("solver=heun,steps=20,cfg=3.0", "solver=heun,steps=20,cfg=1.0")
 
 
@@ -75,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"sampler_sweep: {need} is missing (export cases first)")
 
     from learning_curve import measure, table
+    from results import command_line, machine, publish
 
     from worldsim.bench.scoring import score_folder
     from worldsim.world.generate import SamplerConfig
@@ -102,24 +101,18 @@ def main(argv: list[str] | None = None) -> int:
             results, _ = score_folder(cases, truth, videos)
             rows.append((label, measure(results, truth)))
             print("\n".join(table(rows[-1:])), flush=True)
-    command = " ".join(
-        ["python benchmarks/sampler_sweep.py", *(argv if argv is not None else sys.argv[1:])]
-    )
+    command = command_line("sampler_sweep.py", argv)
     text = "\n".join(
         [
             f"#### Sampler levers: {args.workdir} ({datetime.date.today()})",
             "",
-            f"- machine: {platform.node() or 'vm'}, {platform.machine()}, Python "
-            f"{platform.python_version()}; command: `{command}`; cases: `{cases}`",
+            f"- machine: {machine()}; command: `{command}`; cases: `{cases}`",
             "",
             *table(rows),
             "",
         ]
     )
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a") as f:
-            f.write("\n" + text)
+    publish(text, append=not args.no_append)
     return 0
 
 

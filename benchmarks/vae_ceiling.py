@@ -33,13 +33,14 @@ import dataclasses
 import datetime
 import json
 import pathlib
-import platform
 import sys
 import time
 
 import numpy as np
 
-RESULTS = pathlib.Path(__file__).with_name("RESULTS.md")
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from results import machine, publish  # noqa: E402
+
 ROWS = {  # folder -> (label, video through the VAE, audio: "truth" | "vae" | "vocoder")
     "truth": ("truth as exported", False, "truth"),
     "round_trip": ("autoencoder round trip (video + audio VAE, Griffin-Lim)", True, "vae"),
@@ -290,7 +291,7 @@ def report(numbers: dict, command: str, workdir: str) -> str:
     header = [
         f"#### Ceiling: {workdir} ({datetime.date.today()})",
         "",
-        f"- machine: {platform.node() or 'vm'}, {platform.machine()}, Python {platform.python_version()}",
+        f"- machine: {machine()}",
         f"- command: `{command}`",
         f"- run: video VAE `{s['video_vae']}` at {s['frame_size']}x{s['frame_size']} "
         f"(latents {grid} per {s['window_frames']}-frame window), audio VAE `{s['audio_vae']}`",
@@ -327,11 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         f"python benchmarks/vae_ceiling.py --workdir {args.workdir} --num-cases "
         f"{args.num_cases} --seed {args.seed} --out {args.out} --workers {args.workers}"
     )
-    text = report(numbers, command, args.workdir)
-    print(text)
-    if not args.no_append:
-        with RESULTS.open("a") as f:
-            f.write("\n" + text)
+    publish(report(numbers, command, args.workdir), append=not args.no_append)
     return 0
 
 

@@ -123,9 +123,10 @@ def _write_report(data_dir: str | os.PathLike, tokenizer: Tokenizer) -> dict:
 def benchmark_prompts() -> list[str]:
     """Every caption the simulator's caption grammar can write (worldsim.physics.captions),
     conflict captions included: what the physics benchmark can prompt a model with."""
-    from worldsim.physics.captions import FAMILIES_CAPTIONED, every_caption
+    from worldsim.physics.captions import every_caption
+    from worldsim.physics.families import FAMILIES
 
-    return [c for family in FAMILIES_CAPTIONED for c in every_caption(family)]
+    return [c for family in FAMILIES for c in every_caption(family)]
 
 
 def caption_report(data_dir: str | os.PathLike) -> dict:

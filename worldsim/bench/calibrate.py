@@ -143,6 +143,24 @@ def baseline(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"unknown baseline {kind!r}; choose from {BASELINES}")
 
 
+def write_baselines(truth_dir, kind: str, out) -> int:
+    """OUT/<id>.mp4 with sound: the trivial continuation `kind` (`baseline`) of every case in
+    `truth_dir`; returns how many were written."""
+    from pathlib import Path
+
+    from worldsim.bench.cases import load_cases
+    from worldsim.media.video_io import write_mp4
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for case in load_cases(truth_dir):
+        video, audio = baseline(case, kind)
+        write_mp4(out / f"{case.case_id}.mp4", video, audio, case.fps, case.sample_rate)
+        written += 1
+    return written
+
+
 def _moved(case: Case, traj: Trajectory, frames: slice, offset_m: np.ndarray) -> np.ndarray:
     pos = traj.positions_m.copy()
     pos[frames, 0] += offset_m

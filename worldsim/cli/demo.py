@@ -73,10 +73,8 @@ def bench_figures(bench_dir: Path) -> dict:
     score: 0-100 (worldsim.bench.score); tracked_share: the mean over cases of the worst
     object's share of its frames the tracker found (metrics.METRICS)."""
     from worldsim.bench import calibrate
-    from worldsim.bench.cases import load_cases
     from worldsim.bench.report import aggregate
     from worldsim.bench.scoring import score_folder
-    from worldsim.media.video_io import write_mp4
 
     check_bench_dir(bench_dir)
     report = bench_dir / "report.json"
@@ -86,10 +84,7 @@ def bench_figures(bench_dir: Path) -> dict:
     figures["model"] = _summary_figures(model["summary"])
     for kind in FLOORS:
         folder = bench_dir / "baselines" / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        for case in load_cases(truth):
-            video, audio = calibrate.baseline(case, kind)
-            write_mp4(folder / f"{case.case_id}.mp4", video, audio, case.fps, case.sample_rate)
+        calibrate.write_baselines(truth, kind, folder)
         results, _ = score_folder(cases, truth, folder)
         figures[kind] = _summary_figures(aggregate(results))
     return figures

@@ -226,7 +226,6 @@ _FAMILIES = {
     "ramp": _ramp,
     "tower": _tower,
 }
-FAMILIES_CAPTIONED = tuple(_FAMILIES)
 
 
 def make_caption(
@@ -299,14 +298,6 @@ _STRUCK = {
     "throw": ((), (("ball", "obstacle"),)),
     "hoop": ((), (("ball", "rim_front"),), (("ball", "rim_back"),), (("ball", "backboard"),)),
 }
-_OUTCOMES = {
-    "throw": ("clears", "blocked"),
-    "bounce": ("settles", "bouncing"),
-    "collide": ("hit", "miss"),
-    "hoop": ("make", "miss"),
-    "ramp": ("rolls", "slides", "stays"),
-    "tower": ("stands", "topples"),
-}
 
 
 def _grid_scenes(family: str):
@@ -343,9 +334,11 @@ def every_caption(family: str) -> list[str]:
     """Every caption `make_caption` can write for `family` (each scene sentence alone and with
     each outcome sentence, conflict captions included), over a grid of parameter values that
     reaches every word choice: the longest of them bounds any caption of the family."""
+    from worldsim.physics.families import OUTCOMES
+
     out = set()
     for p, objects, pair_lists in _grid_scenes(family):
-        for pairs, outcome in itertools.product(pair_lists, _OUTCOMES[family]):
+        for pairs, outcome in itertools.product(pair_lists, OUTCOMES[family]):
             contacts = [Contact(0, 0.0, a, b, 1.0) for a, b in pairs]
             traj = Trajectory(
                 objects, [], None, None, None, None, contacts, outcome, False, p, p["gravity"]
