@@ -319,7 +319,7 @@ def bench_run(world_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bench_run") / "bench"
     argv = ["bench", "run", "--workdir", str(world_run), "--out", str(out)]
     argv += ["--num-cases", "6", "--steps", "2", "--batch-size", "4"]  # two batches, one padded
-    assert main(argv) == 0
+    assert main([*argv, "--seed", "0"]) == 0  # the same cases every run
     return out
 
 
@@ -492,9 +492,9 @@ def test_demo_json_holds_the_benchmark_score_beside_the_trivial_continuations(
     assert figures["model"]["score"] == report["score"]
     assert figures["model"]["tracked_share"] == report["metrics"]["tracked_share"]["mean"]
     assert figures["cases"] == 6
-    # Freezing the given frames keeps every object where the truth starts it: found in
-    # nearly all its frames (objects that leave the frame are the rest).
-    assert figures["freeze"]["tracked_share"] > 0.8
+    # Freezing the last given frame keeps every object in view, so the tracker finds each
+    # one in every frame the truth shows it (the smoke model's clips do not: blobs).
+    assert figures["freeze"]["tracked_share"] == pytest.approx(1.0)
     assert set(figures) >= {"freeze", "constant_velocity"}
 
 
