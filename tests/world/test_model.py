@@ -1,5 +1,7 @@
 """The world model's output head: a velocity, or clean latents turned into a velocity."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,3 +58,38 @@ def test_the_training_noise_levels_are_the_settings_ones():
         jax.random.key(0), (4096,), mean=cfg.timestep_mean, std=cfg.timestep_std
     )
     assert abs(float(jnp.median(t)) - float(jax.nn.sigmoid(0.8))) < 0.02  # noisier than 0.5
+
+
+def test_an_x0_delta_head_adds_the_last_given_latent_frame_to_its_video_output():
+    """First-frame rows: every target token's x0 is the head's output plus the token at its
+    spatial position in the last given latent frame (so at init the model holds that frame);
+    rows without given frames get the plain x0 head."""
+    from worldsim.world.model import last_given_frame, make_world_model
+
+    settings = WorldModelSettings(preset="tiny", prediction="x0")
+    x0_head = make_world_model(SPEC, settings, nnx.Rngs(0))
+    delta = make_world_model(
+        SPEC, dataclasses.replace(settings, prediction="x0_delta"), nnx.Rngs(0)
+    )
+    nnx.update(delta, nnx.state(x0_head))  # the same weights
+    video, audio, _, video_pos, audio_pos, caption = _inputs(b=3)
+    t = jnp.asarray([0.9, 0.9, 0.9])
+    given = lay.fixed_layout(SPEC, 3, "first_frames", first_latents=2)
+    none = lay.fixed_layout(SPEC, 3, "none")
+    n_l = SPEC.video_tokens
+    per_frame = n_l // SPEC.video_latent_grid[0]
+    t_safe = 0.9
+    for layout, has_anchor in ((given, True), (none, False)):
+        plain_v, plain_a = x0_head(video, audio, layout, video_pos, audio_pos, t, caption)
+        v, a = delta(video, audio, layout, video_pos, audio_pos, t, caption)
+        x0_plain = video - plain_v * t_safe  # [B, 2L, Fv]
+        x0_delta = video - v * t_safe
+        np.testing.assert_allclose(a, plain_a, rtol=1e-5, atol=1e-5)  # audio: plain x0
+        anchor = np.zeros_like(np.asarray(video))
+        if has_anchor:  # latent frame 1 (tokens per_frame .. 2 per_frame) of the target
+            last = np.asarray(video)[:, n_l + per_frame : n_l + 2 * per_frame]
+            anchor[:, n_l:] = np.tile(last, (1, n_l // per_frame, 1))
+        np.testing.assert_allclose(x0_delta - x0_plain, anchor, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            last_given_frame(video, layout.video_type, per_frame), anchor, atol=1e-6
+        )

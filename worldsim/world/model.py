@@ -37,6 +37,7 @@ class LossConfig:
 
 
 X0_MIN_T = 0.05  # an x0 head's velocity divides by max(t, this)
+PREDICTIONS = ("velocity", "x0", "x0_delta")
 
 
 class WorldModel(nnx.Module):
@@ -46,13 +47,19 @@ class WorldModel(nnx.Module):
         text: TextEncoderConfig,
         *,
         prediction: str = "velocity",
+        tokens_per_frame: int = 0,
         rngs: nnx.Rngs,
     ):
-        if prediction not in ("velocity", "x0"):
-            raise ValueError(f"prediction must be 'velocity' or 'x0', got {prediction!r}")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
+        if prediction == "x0_delta" and tokens_per_frame < 1:
+            raise ValueError(
+                "prediction 'x0_delta' needs tokens_per_frame >= 1 (video tokens per latent frame)"
+            )
         self.text = TextEncoder(text, rngs=rngs)
         self.dit = AVDiT(dit, rngs=rngs)
         self.prediction = prediction
+        self.tokens_per_frame = tokens_per_frame
 
     def __call__(
         self,
@@ -83,9 +90,37 @@ class WorldModel(nnx.Module):
         )
         if self.prediction == "velocity":
             return out_v, out_a
+        if self.prediction == "x0_delta":  # the video head predicts the change since then
+            out_v = out_v + last_given_frame(video, layout.video_type, self.tokens_per_frame)
         # x_t = (1 - t) x0 + t noise and v = noise - x0 give v = (x_t - x0) / t.
         t_safe = jnp.maximum(t, X0_MIN_T)[:, None, None]  # [B, 1, 1]
         return (video - out_v) / t_safe, (audio - out_a) / t_safe
+
+
+def last_given_frame(
+    video: jax.Array,  # [B, 2L, Fv]: context slot, then the target window
+    video_type: jax.Array,  # int32 [B, 2L]
+    tokens_per_frame: int,
+) -> jax.Array:
+    """Each target token's anchor: the same position in the last given latent frame.
+
+    Rows with first frames given (`TYPE_FIRST_FRAMES`, whole leading latent frames of the
+    target window, clean in the input) get, at every target-window token, the token at
+    its spatial position in the last of those frames; every other row and the context
+    slot get zeros. An "x0_delta" head adds it to its output: at initialisation the
+    model continues by holding the last given frame (the freeze baseline), and what it
+    learns is the motion since then. Without it an x0 head at high noise did worse than
+    copying that frame (benchmarks/RESULTS.md, "denoise vs copy").
+    """
+    b, two_l, fv = video.shape
+    n_l = two_l // 2
+    target = video[:, n_l:]  # [B, L, Fv]
+    n_given = jnp.sum(video_type[:, n_l:] == lay.TYPE_FIRST_FRAMES, axis=1)  # [B] tokens
+    start = jnp.maximum(n_given - tokens_per_frame, 0)  # [B] the last given frame's first
+    index = start[:, None] + jnp.arange(n_l)[None, :] % tokens_per_frame  # [B, L]
+    anchor = jnp.take_along_axis(target, index[:, :, None], axis=1)  # [B, L, Fv]
+    anchor = jnp.where((n_given > 0)[:, None, None], anchor, 0.0)
+    return jnp.concatenate([jnp.zeros_like(anchor), anchor], axis=1)  # [B, 2L, Fv]
 
 
 def sequence_tokens(
@@ -177,7 +212,21 @@ def world_loss(
 
 def make_world_model(spec: WorldSpec, model: Any, rngs: nnx.Rngs) -> WorldModel:
     dit_cfg, text_cfg = model_configs(spec, model)
-    return WorldModel(dit_cfg, text_cfg, prediction=model.prediction, rngs=rngs)
+    return world_model_from_configs(spec, model, dit_cfg, text_cfg, rngs)
+
+
+def world_model_from_configs(
+    spec: WorldSpec, model: Any, dit_cfg: AVDiTConfig, text_cfg: TextEncoderConfig, rngs: nnx.Rngs
+) -> WorldModel:
+    t, h, w = spec.video_latent_grid
+    _, ph, pw = spec.video_patch
+    return WorldModel(
+        dit_cfg,
+        text_cfg,
+        prediction=model.prediction,
+        tokens_per_frame=(h // ph) * (w // pw),
+        rngs=rngs,
+    )
 
 
 def model_configs(spec: WorldSpec, model: Any) -> tuple[AVDiTConfig, TextEncoderConfig]:

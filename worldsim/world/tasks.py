@@ -130,7 +130,7 @@ def av_dit_task(
     dry run)."""
     from worldsim.models import av_dit
     from worldsim.world import latents
-    from worldsim.world.model import WorldModel, model_configs, world_loss
+    from worldsim.world.model import model_configs, world_loss, world_model_from_configs
 
     dit_cfg, text_cfg = model_configs(spec, model)
     if unrolled_depth is not None:
@@ -177,9 +177,7 @@ def av_dit_task(
 
     return Task(
         name="av_dit",
-        make_model=lambda rngs: WorldModel(
-            dit_cfg, text_cfg, prediction=model.prediction, rngs=rngs
-        ),
+        make_model=lambda rngs: world_model_from_configs(spec, model, dit_cfg, text_cfg, rngs),
         loss_fn=loss_fn,
         prepare_batch=prepare_batch,
         batch_shapes=batch_shapes,
