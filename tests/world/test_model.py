@@ -60,11 +60,12 @@ def test_the_training_noise_levels_are_the_settings_ones():
     assert abs(float(jnp.median(t)) - float(jax.nn.sigmoid(0.8))) < 0.02  # noisier than 0.5
 
 
-def test_an_x0_delta_head_adds_the_last_given_latent_frame_to_its_video_output():
-    """First-frame rows: every target token's x0 is the head's output plus the token at its
-    spatial position in the last given latent frame (so at init the model holds that frame);
-    rows without given frames get the plain x0 head."""
-    from worldsim.world.model import last_given_frame, make_world_model
+def test_an_x0_delta_head_starts_first_frame_rows_from_the_anchored_prior_guess():
+    """First-frame rows: every target token's x0 is the head's output plus E[x0 | x_t] under a
+    prior centred on the token at its spatial position in the last given latent frame (so at
+    high noise the model starts by holding that frame); rows without given frames, the context
+    slot and the audio get the plain x0 head."""
+    from worldsim.world.model import ANCHOR_VARIANCE, last_given_frame, make_world_model
 
     settings = WorldModelSettings(preset="tiny", prediction="x0")
     x0_head = make_world_model(SPEC, settings, nnx.Rngs(0))
@@ -73,23 +74,32 @@ def test_an_x0_delta_head_adds_the_last_given_latent_frame_to_its_video_output()
     )
     nnx.update(delta, nnx.state(x0_head))  # the same weights
     video, audio, _, video_pos, audio_pos, caption = _inputs(b=3)
-    t = jnp.asarray([0.9, 0.9, 0.9])
+    t = jnp.asarray([0.9, 0.5, 0.1])
     given = lay.fixed_layout(SPEC, 3, "first_frames", first_latents=2)
     none = lay.fixed_layout(SPEC, 3, "none")
     n_l = SPEC.video_tokens
     per_frame = n_l // SPEC.video_latent_grid[0]
-    t_safe = 0.9
+    tt = np.asarray(t)[:, None, None]
+    x = np.asarray(video)
     for layout, has_anchor in ((given, True), (none, False)):
         plain_v, plain_a = x0_head(video, audio, layout, video_pos, audio_pos, t, caption)
         v, a = delta(video, audio, layout, video_pos, audio_pos, t, caption)
-        x0_plain = video - plain_v * t_safe  # [B, 2L, Fv]
-        x0_delta = video - v * t_safe
+        x0_plain = x - np.asarray(plain_v) * tt  # [B, 2L, Fv]
+        x0_delta = x - np.asarray(v) * tt
         np.testing.assert_allclose(a, plain_a, rtol=1e-5, atol=1e-5)  # audio: plain x0
-        anchor = np.zeros_like(np.asarray(video))
+        anchor = np.zeros_like(x)
+        prior = np.zeros_like(x)
         if has_anchor:  # latent frame 1 (tokens per_frame .. 2 per_frame) of the target
-            last = np.asarray(video)[:, n_l + per_frame : n_l + 2 * per_frame]
+            last = x[:, n_l + per_frame : n_l + 2 * per_frame]
             anchor[:, n_l:] = np.tile(last, (1, n_l // per_frame, 1))
-        np.testing.assert_allclose(x0_delta - x0_plain, anchor, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(
-            last_given_frame(video, layout.video_type, per_frame), anchor, atol=1e-6
-        )
+            s2 = ANCHOR_VARIANCE
+            k = (1 - tt) * s2 / ((1 - tt) ** 2 * s2 + tt**2)
+            prior[:, n_l:] = (anchor + k * (x - (1 - tt) * anchor))[:, n_l:]
+        np.testing.assert_allclose(x0_delta - x0_plain, prior, rtol=1e-4, atol=1e-4)
+        got_anchor, anchored = last_given_frame(video, layout.video_type, per_frame)
+        np.testing.assert_allclose(got_anchor, anchor, atol=1e-6)
+        assert np.asarray(anchored)[:, n_l:].all() == has_anchor
+        assert not np.asarray(anchored)[:, :n_l].any()
+    # At high noise the guess is the anchor itself; at low noise the noisy token.
+    k = lambda t: (1 - t) * ANCHOR_VARIANCE / ((1 - t) ** 2 * ANCHOR_VARIANCE + t**2)  # noqa: E731
+    assert k(0.95) < 0.01 and abs(k(0.01) * 0.99 - 1) < 0.05
