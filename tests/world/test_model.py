@@ -60,11 +60,11 @@ def test_the_training_noise_levels_are_the_settings_ones():
     assert abs(float(jnp.median(t)) - float(jax.nn.sigmoid(0.8))) < 0.02  # noisier than 0.5
 
 
-def test_an_x0_delta_head_starts_first_frame_rows_from_the_anchored_prior_guess():
-    """First-frame rows: every target token's x0 is the head's output plus E[x0 | x_t] under a
-    prior centred on the token at its spatial position in the last given latent frame (so at
-    high noise the model starts by holding that frame); rows without given frames, the context
-    slot and the audio get the plain x0 head."""
+def test_an_x0_delta_head_starts_from_the_prior_guess_anchored_on_the_last_given_frame():
+    """Every video token's x0 is the head's output plus E[x0 | x_t] under a Gaussian prior:
+    on first-frame rows' target window centred on the token at its spatial position in the
+    last given latent frame (so at high noise the model starts by holding that frame),
+    elsewhere the latents' own N(0, 1); the audio gets the plain x0 head."""
     from worldsim.world.model import ANCHOR_VARIANCE, last_given_frame, make_world_model
 
     settings = WorldModelSettings(preset="tiny", prediction="x0")
@@ -88,13 +88,13 @@ def test_an_x0_delta_head_starts_first_frame_rows_from_the_anchored_prior_guess(
         x0_delta = x - np.asarray(v) * tt
         np.testing.assert_allclose(a, plain_a, rtol=1e-5, atol=1e-5)  # audio: plain x0
         anchor = np.zeros_like(x)
-        prior = np.zeros_like(x)
+        s2 = np.ones(x.shape[:2] + (1,), np.float32)  # the latents' own prior: N(0, 1)
         if has_anchor:  # latent frame 1 (tokens per_frame .. 2 per_frame) of the target
             last = x[:, n_l + per_frame : n_l + 2 * per_frame]
             anchor[:, n_l:] = np.tile(last, (1, n_l // per_frame, 1))
-            s2 = ANCHOR_VARIANCE
-            k = (1 - tt) * s2 / ((1 - tt) ** 2 * s2 + tt**2)
-            prior[:, n_l:] = (anchor + k * (x - (1 - tt) * anchor))[:, n_l:]
+            s2[:, n_l:] = ANCHOR_VARIANCE
+        k = (1 - tt) * s2 / ((1 - tt) ** 2 * s2 + tt**2)
+        prior = anchor + k * (x - (1 - tt) * anchor)
         np.testing.assert_allclose(x0_delta - x0_plain, prior, rtol=1e-4, atol=1e-4)
         got_anchor, anchored = last_given_frame(video, layout.video_type, per_frame)
         np.testing.assert_allclose(got_anchor, anchor, atol=1e-6)

@@ -27,6 +27,7 @@ seeds each case from its id: `worldsim.world.generate_cases`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,6 +97,21 @@ class Generator:
         self._graphdef, self._state = nnx.split(self.model)
         self._compiled: dict[Any, Any] = {}
         self.truncate_prompts = truncate_prompts  # else a prompt over model.text_len is an error
+
+    def params_sha256(self) -> str:
+        """sha256 over the loaded parameters (each leaf's path, dtype, shape and bytes): the
+        exact weights a clip came from, for its content credentials."""
+        from jax.experimental import multihost_utils
+
+        digest = hashlib.sha256()
+        leaves = jax.tree_util.tree_flatten_with_path(nnx.state(self.model, nnx.Param))[0]
+        for path, leaf in leaves:
+            if not leaf.is_fully_addressable:  # sharded over hosts: every host sees all of it
+                leaf = multihost_utils.process_allgather(leaf, tiled=True)
+            value = np.asarray(jax.device_get(leaf))
+            digest.update(f"{jax.tree_util.keystr(path)}|{value.dtype}|{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        return digest.hexdigest()
 
     # ------------------------------------------------------------------ inputs
     def _read_clip(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -74,9 +74,9 @@ class WorldModelSettings:
     # v = (x_t - x0) / max(t, 0.05). With token features wider than the model (a 512-value
     # video token into width 96) a velocity head must carry the noise through the narrow
     # stream and cannot; the clean latents are low-dimensional (flat scenes) and fit.
-    # "x0_delta": an x0 head whose video output, on first-frame rows, is what x0 adds to the
-    # guess E[x0 | x_t] under a prior centred on the last given latent frame
-    # (worldsim.world.model.anchored_x0_prior): at high noise they start as a freeze.
+    # "x0_delta": an x0 head whose video output is what x0 adds to the guess E[x0 | x_t]
+    # under a Gaussian prior, centred on the last given latent frame on first-frame rows
+    # (worldsim.world.model.gaussian_x0_prior): at high noise those start as a freeze.
     prediction: str = field(
         "velocity",
         lambda v: v in ("velocity", "x0", "x0_delta"),
