@@ -1,0 +1,2 @@
+"""Provenance: a visible watermark, signed content credentials, a likeness-consent registry and
+a prompt filter on the generation path."""
