@@ -122,6 +122,11 @@ RULES = (
     ("worldsim.world", ("worldsim.recipes", "worldsim.cli"), "imports run downward"),
     ("worldsim.recipes", ("worldsim.cli",), "imports run downward"),
     (
+        "worldsim.provenance",
+        ("worldsim.world", "worldsim.models", "worldsim.train", "worldsim.recipes", "jax"),
+        "provenance marks, signs and checks files of any model",
+    ),
+    (
         "data_pipelines",
         ("worldsim.models", "worldsim.train", "worldsim.world", "worldsim.recipes"),
         "data pipelines know no model",
@@ -172,7 +177,9 @@ def test_the_checker_sees_a_circle_and_a_forbidden_import():
     assert any("bench scores files" in p for p in layout_violations(broken))
 
 
-@pytest.mark.parametrize("command", ["train", "generate", "bench", "demo", "data"])
+@pytest.mark.parametrize(
+    "command", ["train", "generate", "bench", "demo", "data", "provenance", "cameo"]
+)
 def test_help_imports_no_jax(command):
     """`--help` returns at once: nothing heavy is imported before the arguments are parsed."""
     code = (
@@ -182,7 +189,8 @@ def test_help_imports_no_jax(command):
         f"    main([{command!r}, '--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in ('jax', 'flax', 'tensorflow_datasets', 'grain', 'imageio', 'orbax')"
+        "heavy = [m for m in ('jax', 'flax', 'tensorflow_datasets', 'grain', 'imageio', 'orbax',"
+        " 'c2pa', 'cryptography', 'sqlite3')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

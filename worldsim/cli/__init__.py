@@ -8,12 +8,15 @@
     worldsim train --config experiments/NAME.py[:ARG] --workdir DIR [--config.a.b=V ...]
     worldsim train --config experiments/NAME.py --dry-run --topology v5p-512
     worldsim generate --workdir RUN --prompt "..." [--seconds S] [--init-video F --init-frames K]
-                      [--reference F] [--previous-shot F] [--num-samples N] --out OUT.mp4
+                      [--reference NAME|F] [--previous-shot F] [--num-samples N] --out OUT.mp4
+                      [--no-watermark] [--signing-dir DIR] [--registry DB] [--prompt-filter F]
     worldsim demo --workdir RUN [--out DIR]
     worldsim bench export --out CASES --truth-out TRUTH [--num-cases N] [--seed S]
     worldsim bench score --cases-dir CASES --truth-dir TRUTH --videos-dir CLIPS --out REPORT
     worldsim bench run --workdir RUN --out REPORT [--cases-dir CASES] [--num-cases N]
     worldsim bench baseline|corrupt --truth-dir TRUTH --kind KIND --out CLIPS
+    worldsim provenance keygen --out DIR | verify FILE
+    worldsim cameo register --name NAME --clip F --consent-by WHO | list | revoke NAME | history NAME
 
 One vocabulary of flags: a run is `--workdir`, a folder of cases `--cases-dir`, a count
 `--num-*`, what is written `--out`. Nothing heavy (JAX, TFDS, grain, imageio) is
@@ -30,11 +33,11 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-from worldsim.cli import bench, data, demo, generate, train
+from worldsim.cli import bench, cameo, data, demo, generate, provenance, train
 from worldsim.cli.args import FAMILIES, common_parser  # noqa: F401 (FAMILIES: checked in tests)
 from worldsim.cli.bench import BASELINES, CORRUPTIONS  # noqa: F401 (checked in tests)
 
-COMMANDS = (data, train, generate, demo, bench)
+COMMANDS = (data, train, generate, demo, bench, provenance, cameo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="worldsim",
         description=(
             "worldsim: a physics-aware audio-video world simulator "
-            "(data, train, generate, demo, bench)."
+            "(data, train, generate, demo, bench, provenance, cameo)."
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

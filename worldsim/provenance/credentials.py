@@ -414,12 +414,17 @@ def _context(c2pa, **builder):
     return c2pa.Context.from_dict(settings)
 
 
-def sign_mp4(path: PathLike, facts: GenerationFacts, signing_dir: PathLike) -> None:
-    """Embed a signed manifest in the mp4 at path, in place: the signed file is written beside
-    it and replaces it in one rename, so a reader never sees half a file."""
+def sign_mp4(
+    path: PathLike, facts: GenerationFacts, signing_dir: PathLike, *, out: PathLike | None = None
+) -> None:
+    """Embed a signed manifest in the mp4 at path: in place, or into `out` (a caller that
+    writes the clip to a scratch file first never leaves an unsigned clip at `out`). The
+    signed file is written beside its destination and appears there in one rename, so a
+    reader never sees half a file."""
     import c2pa
 
     path, folder = Path(path), Path(signing_dir)
+    out = path if out is None else Path(out)
     try:
         key_pem, chain_pem = (folder / KEY_FILE).read_bytes(), (folder / CHAIN_FILE).read_bytes()
     except OSError as e:
@@ -431,8 +436,8 @@ def sign_mp4(path: PathLike, facts: GenerationFacts, signing_dir: PathLike) -> N
         with (
             c2pa.Signer.from_info(info) as signer,
             _context(c2pa, thumbnail={"enabled": False}) as context,
-            c2pa.Builder(manifest_definition(path.name, facts), context=context) as builder,
-            atomic_path(path, ".mp4") as tmp,
+            c2pa.Builder(manifest_definition(out.name, facts), context=context) as builder,
+            atomic_path(out, ".mp4") as tmp,
             open(path, "rb") as source,
             open(tmp, "w+b") as dest,  # c2pa reads the output back to hash it
         ):
