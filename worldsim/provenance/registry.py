@@ -29,7 +29,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import random
 import re
@@ -44,6 +43,7 @@ from pathlib import Path
 from worldsim.errors import WorldsimError
 from worldsim.fileio import atomic_path
 from worldsim.provenance import fingerprint as fp
+from worldsim.provenance.credentials import hash_file
 
 REGISTRY_ENV = "WORLDSIM_REGISTRY"
 BUSY_TIMEOUT_MS = 30_000
@@ -147,14 +147,6 @@ def name_key(name: str) -> str:
     return normalise_name(name).casefold()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
@@ -250,7 +242,7 @@ class Registry:
     def _store_clip(self, clip: Path, sha: str) -> str:
         """Copy the clip under its sha256 (once); the path relative to the database's folder."""
         stored = self.clips_dir / f"{sha}{clip.suffix.lower()}"
-        if not stored.exists() or sha256_file(stored) != sha:
+        if not stored.exists() or hash_file(stored) != sha:
             with atomic_path(stored, clip.suffix.lower()) as tmp:
                 shutil.copyfile(clip, tmp)
         return os.path.relpath(stored, self.path.parent)
@@ -292,7 +284,7 @@ class Registry:
         clip = Path(clip)
         if not clip.is_file():
             raise CameoError(f"cameo clip {clip}: no such file")
-        sha = sha256_file(clip)
+        sha = hash_file(clip)
         blob = self._known_fingerprint(sha)
         if blob is None:
             from worldsim.media.video_io import MediaError
@@ -383,7 +375,7 @@ class Registry:
                 withdrawn.append((current.pop(row["name_key"]), row))
         if not withdrawn:
             return  # nothing to refuse: no decoding
-        sha = sha256_file(path)
+        sha = hash_file(path)
         query: builtins.list[fp.Fingerprint] = []  # decoded once, when first needed
 
         def same_footage(registration: sqlite3.Row) -> bool:
