@@ -143,19 +143,26 @@ def baseline(case: Case, kind: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"unknown baseline {kind!r}; choose from {BASELINES}")
 
 
-def write_baselines(truth_dir, kind: str, out) -> int:
-    """OUT/<id>.mp4 with sound: the trivial continuation `kind` (`baseline`) of every case in
-    `truth_dir`; returns how many were written."""
+def write_references(truth_dir, kind: str, out, *, corruption: bool = False) -> int:
+    """OUT/<id>.mp4 with sound for every case in `truth_dir`: the trivial continuation
+    `kind` (`baseline`), or with `corruption` the truth corrupted by `kind` (`corrupt`, on
+    the cases it applies to); returns how many were written."""
     from pathlib import Path
 
     from worldsim.bench.cases import load_cases
+    from worldsim.console import progress
     from worldsim.media.video_io import write_mp4
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = 0
-    for case in load_cases(truth_dir):
-        video, audio = baseline(case, kind)
+    for case in progress(load_cases(truth_dir), desc=kind, unit="case"):
+        if not corruption:
+            video, audio = baseline(case, kind)
+        elif applies(case, kind):
+            video, audio = corrupt(case, kind)
+        else:
+            continue
         write_mp4(out / f"{case.case_id}.mp4", video, audio, case.fps, case.sample_rate)
         written += 1
     return written

@@ -70,19 +70,25 @@ class CaseSpec:
     seed: int
 
 
-def case_specs(num_cases: int, families: Sequence[str], seed: int) -> list[CaseSpec]:
-    """The cases of an export: families round-robin, then KINDS within each family."""
+def case_specs(
+    num_cases: int, families: Sequence[str], seed: int, kinds: Sequence[str] = KINDS
+) -> list[CaseSpec]:
+    """The cases of an export: families round-robin, then `kinds` (all KINDS unless a
+    study asks for fewer, e.g. conflict cases only) within each family."""
     if num_cases < 1:
         raise ValueError(f"num_cases must be >= 1, got {num_cases}")
     for family in families:
         families_lib.get_family(family)  # raises on an unknown name
+    unknown = sorted(set(kinds) - set(KINDS))
+    if not kinds or unknown:
+        raise ValueError(f"case kinds must be a non-empty subset of {KINDS}, got {list(kinds)}")
     specs = []
     for i in range(num_cases):
         f, j = i % len(families), i // len(families)  # family, and the case's place in it
-        # Each block of len(KINDS) cases of a family holds every kind once, in an order
+        # Each block of len(kinds) cases of a family holds every kind once, in an order
         # drawn from the seed: with a secret seed, an id tells nothing of its kind.
-        order = np.random.default_rng([seed, f, j // len(KINDS)]).permutation(len(KINDS))
-        kind = KINDS[order[j % len(KINDS)]]
+        order = np.random.default_rng([seed, f, j // len(kinds)]).permutation(len(kinds))
+        kind = kinds[order[j % len(kinds)]]
         family = families[f]
         case_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
         specs.append(
@@ -151,6 +157,25 @@ def _outcome_geometry(clip: Clip, camera: Camera, info: dict) -> dict:
     return geo
 
 
+def _walls(clip: Clip, camera: Camera) -> list[dict]:
+    """The scene's static segments (floor, obstacle, backboard, ramp) in pixels: no object
+    passes through one (metrics.wall_metrics). The rim's small discs are left out."""
+    walls = []
+    for static in clip.statics:
+        if static.kind != "segment":
+            continue
+        (ax, ay), (bx, by) = (camera.to_pixels(np.array(p)) for p in static.points)
+        walls.append(
+            {
+                "name": static.name,
+                "a": [float(ax), float(ay)],
+                "b": [float(bx), float(by)],
+                "half_thickness_px": float(static.radius * camera.pixels_per_meter),
+            }
+        )
+    return walls
+
+
 def _objects(clip: Clip, ppm: float) -> list[dict]:
     out = []
     for obj in clip.objects:
@@ -214,6 +239,7 @@ def case_truth(spec: CaseSpec, clip: Clip, params: dict, k: int, config: RenderC
             dict(dataclasses.asdict(c), static=c.object_b in statics) for c in clip.contacts
         ],
         "geometry": _outcome_geometry(clip, camera, info),
+        "walls": _walls(clip, camera),
     }
     truth["outcome_observable"] = outcome_observable(case_from_json(truth))
     return truth

@@ -29,6 +29,7 @@ import numpy as np
 from worldsim.bench.cases import (
     BENCHMARK,
     CONDITION_FRAMES,
+    KINDS,
     TRUTH_MANIFEST,
     VERSION,
     CaseSpec,
@@ -143,6 +144,7 @@ def export_cases(
     truth_out: str | os.PathLike | None = None,
     num_cases: int = 120,
     families: Sequence[str] = families_lib.FAMILIES,
+    kinds: Sequence[str] = KINDS,
     seed: int | None = None,
     condition_frames: int = CONDITION_FRAMES,
     config: RenderConfig = RenderConfig(),
@@ -163,7 +165,7 @@ def export_cases(
         raise ValueError(
             f"--condition-frames must be in [1, {config.num_frames}), got {condition_frames}"
         )
-    specs = case_specs(num_cases, tuple(families), seed)
+    specs = case_specs(num_cases, tuple(families), seed, tuple(kinds))
     fmt = {
         "width": config.width,
         "height": config.height,

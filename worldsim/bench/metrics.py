@@ -25,6 +25,8 @@ MOSTLY_VISIBLE = 0.9  # frames where position and velocity are compared
 FULLY_VISIBLE = 0.999  # frames where the tracked size is compared
 TELEPORT_FACTOR = 1.5  # a jump beyond 1.5x the truth's fastest frame-to-frame motion...
 TELEPORT_MARGIN_PX = 2.0  # ... plus 2 px is a teleport
+WALL_MARGIN_PX = 0.5  # a centre this far past a wall's face is clearly on that side...
+WALL_END_PX = 1.0  # ... and a path that meets the wall 1 px inside its ends went through it
 CONTACT_MATCH_FRAMES = 3  # a recovered contact within 3 frames of the truth's is that contact
 BOUNCE_ISOLATION_S = 0.2  # bounces measured only if the object has no other contact this near
 ENERGY_GAIN_RATIO = 1.1  # a bounce whose speed rises by more than 10% gains energy
@@ -94,6 +96,12 @@ METRICS: tuple[Metric, ...] = (
         "per object",
         "[0, inf)",
         "frame-to-frame jumps after the conditioning (over gaps: per frame of gap) longer than 1.5x that object's fastest true frame-to-frame motion there + 2 px, per object",
+    ),
+    Metric(
+        "wall_crossings",
+        "per object",
+        "[0, inf)",
+        "passages after the conditioning of an object's tracked centre through a static wall (floor, obstacle, backboard, ramp): from more than the wall's half thickness + 0.5 px off its centre line on one side to as far on the other, over consecutive frames, meeting the line 1 px or more inside the wall's ends; per object; diagnostic, not scored",
     ),
     Metric(
         "vanish_rate",
@@ -274,6 +282,50 @@ def teleport_metrics(case: Case, tracks: Tracks) -> dict:
             if np.linalg.norm(tracks.xy[b, n] - tracks.xy[a, n]) > limit * (b - a):
                 jumps += 1
     return {"teleports": jumps / max(len(case.objects), 1)}
+
+
+def _wall_crossings(wall: dict, xy: np.ndarray, seen: np.ndarray, start: int) -> int:
+    """Times the path xy [T, 2] (frames `start` on, where `seen`) goes through `wall`: from
+    clearly one side of it (the centre more than its half thickness + WALL_MARGIN_PX off
+    its centre line) to clearly the other, over consecutive frames, meeting the centre line
+    inside the wall's span (WALL_END_PX inside its ends). A slow push through the wall
+    counts; going round an end (over an obstacle's top) meets the line beyond it."""
+    a, b = np.asarray(wall["a"], float), np.asarray(wall["b"], float)
+    d = b - a
+    length = float(np.hypot(*d))
+    if length <= 2 * WALL_END_PX:
+        return 0
+    side = (d[0] * (xy[:, 1] - a[1]) - d[1] * (xy[:, 0] - a[0])) / length  # [T] signed px
+    clear = wall["half_thickness_px"] + WALL_MARGIN_PX
+    crossings, clear_side, met_inside = 0, 0.0, False
+    for t in range(start, len(xy)):
+        if not seen[t]:
+            clear_side, met_inside = 0.0, False  # a gap: the path is unknown (see teleports)
+            continue
+        s0, s1 = side[t - 1], side[t]
+        if t > start and seen[t - 1] and s0 * s1 <= 0 and s0 != s1:  # met the centre line
+            at = xy[t - 1] + s0 / (s0 - s1) * (xy[t] - xy[t - 1])
+            along = float(np.dot(at - a, d)) / length
+            met_inside = WALL_END_PX <= along <= length - WALL_END_PX
+        if abs(side[t]) > clear:
+            now = float(np.sign(side[t]))
+            if clear_side and now != clear_side and met_inside:
+                crossings += 1
+            clear_side, met_inside = now, False
+    return crossings
+
+
+def wall_metrics(case: Case, tracks: Tracks) -> dict:
+    """Objects through walls: what no simulator allows (None for exports without walls)."""
+    if case.walls is None:
+        return {"wall_crossings": None}
+    start = max(case.condition_frames - 1, 0)  # from the last given frame on
+    crossings = sum(
+        _wall_crossings(wall, tracks.xy[:, n], tracks.present[:, n], start)
+        for n in range(len(case.objects))
+        for wall in case.walls
+    )
+    return {"wall_crossings": crossings / max(len(case.objects), 1)}
 
 
 def identity_metrics(case: Case, tracks: Tracks) -> dict:
@@ -487,6 +539,7 @@ def case_metrics(case: Case, tracks: Tracks, audio: np.ndarray) -> tuple[dict, d
     metrics = (
         motion_metrics(case, tracks)
         | teleport_metrics(case, tracks)
+        | wall_metrics(case, tracks)
         | identity_metrics(case, tracks)
         | gravity_metrics(case, clear)
         | contacts

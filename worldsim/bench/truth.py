@@ -41,6 +41,8 @@ class Case:
     visibility: np.ndarray  # [T, N]
     contacts: list[dict]  # frame, time_s, object_a, object_b, impulse, static
     geometry: dict  # what the outcome rule of the family needs, px
+    walls: list[dict] | None = None  # static segments (name, a, b, half_thickness_px), px;
+    # None in exports written before they were recorded
     outcome_observable: bool = True  # the prediction's frames decide the outcome (see case_truth)
     view_width_m: float = 8.0
     ambient_noise: float = 0.002
@@ -99,6 +101,7 @@ def case_from_json(data: dict) -> Case:
         visibility=np.asarray(data["visibility"], np.float64).reshape(data["num_frames"], -1),
         contacts=data["contacts"],
         geometry=data["geometry"],
+        walls=data.get("walls"),
         outcome_observable=bool(data.get("outcome_observable", True)),
         view_width_m=float(data.get("view_width_m", 8.0)),
         ambient_noise=float(data.get("ambient_noise", 0.002)),

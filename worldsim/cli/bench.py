@@ -146,23 +146,11 @@ def cmd_bench_run(args: argparse.Namespace) -> int:
 
 def cmd_bench_reference(args: argparse.Namespace) -> int:
     """Trivial continuations and corruptions of the ground truth, one mp4 per case."""
-    from pathlib import Path
-
     from worldsim.bench import calibrate
-    from worldsim.bench.cases import load_cases
-    from worldsim.console import progress
-    from worldsim.media.video_io import write_mp4
 
-    written = 0
-    for case in progress(load_cases(args.truth_dir), desc=args.kind, unit="case"):
-        if args.command_kind == "baseline":
-            video, audio = calibrate.baseline(case, args.kind)
-        elif calibrate.applies(case, args.kind):
-            video, audio = calibrate.corrupt(case, args.kind)
-        else:
-            continue
-        write_mp4(Path(args.out) / f"{case.case_id}.mp4", video, audio, case.fps, case.sample_rate)
-        written += 1
+    written = calibrate.write_references(
+        args.truth_dir, args.kind, args.out, corruption=args.command_kind != "baseline"
+    )
     print(f"{written} clips written to {args.out}")
     return 0
 

@@ -84,7 +84,7 @@ def bench_figures(bench_dir: Path) -> dict:
     figures["model"] = _summary_figures(model["summary"])
     for kind in FLOORS:
         folder = bench_dir / "baselines" / kind
-        calibrate.write_baselines(truth, kind, folder)
+        calibrate.write_references(truth, kind, folder)
         results, _ = score_folder(cases, truth, folder)
         figures[kind] = _summary_figures(aggregate(results))
     return figures
