@@ -42,11 +42,11 @@ BASELINES = ("freeze", "constant_velocity")
 LAW_FAMILIES = ("throw", "bounce")  # velocity and gravity targets: in-range cases of these
 
 
-def _cli(*args: str) -> list[str]:
+def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "worldsim.cli", *args]
 
 
-def _timed(command: list[str], log: pathlib.Path) -> float:
+def timed(command: list[str], log: pathlib.Path) -> float:
     """Runs `command` (output to `log`), returns its wall seconds; raises on failure."""
     start = time.perf_counter()
     with log.open("a") as f:
@@ -54,6 +54,31 @@ def _timed(command: list[str], log: pathlib.Path) -> float:
     if done.returncode != 0:
         raise SystemExit(f"learning_curve: `{' '.join(command)}` failed; see {log}")
     return time.perf_counter() - start
+
+
+def ensure_dataset(config, log: pathlib.Path) -> tuple[float, str]:
+    """Simulates the recipe's dataset (`worldsim data build`) unless it exists: (wall
+    seconds, a note for the report: 0 s and "existed" when it was built before)."""
+    from data_pipelines import find_dataset_dir
+
+    data_dir = str(config.data.dir)
+    try:
+        find_dataset_dir(data_dir)
+        return 0.0, f"dataset {data_dir} existed (its simulation not counted)"
+    except FileNotFoundError:
+        pass
+    build = cli(
+        "data",
+        "build",
+        "physics_clips",
+        "--out",
+        data_dir,
+        "--num-clips",
+        str(config.data.num_clips),
+        "--seed",
+        "0",
+    )
+    return timed(build, log), f"dataset simulated: {config.data.num_clips} clips"
 
 
 def _mean(values) -> float | None:
@@ -214,32 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [f"--config.{s}" for s in args.set]
     config, _ = load_config(["--config", args.config, *overrides])
     run = work / "run"
-    train = _cli("train", "--config", args.config, "--workdir", str(run), *overrides)
+    train = cli("train", "--config", args.config, "--workdir", str(run), *overrides)
     timing: dict[str, float] = {}
 
     # 1. data and autoencoders (timed: they are part of the recipe's minutes)
-    data_dir = str(config.data.dir)
-    try:
-        from data_pipelines import find_dataset_dir
-
-        find_dataset_dir(data_dir)
-        timing["data_s"] = 0.0  # built before: not counted (say so in the report)
-        data_note = f"dataset {data_dir} existed (its simulation not counted)"
-    except FileNotFoundError:
-        build = _cli(
-            "data",
-            "build",
-            "physics_clips",
-            "--out",
-            data_dir,
-            "--num-clips",
-            str(config.data.num_clips),
-            "--seed",
-            "0",
-        )
-        timing["data_s"] = _timed(build, log)
-        data_note = f"dataset simulated: {config.data.num_clips} clips"
-    timing["autoencoders_s"] = _timed(train + ["--config.stages.order=video_vae,audio_vae"], log)
+    timing["data_s"], data_note = ensure_dataset(config, log)
+    timing["autoencoders_s"] = timed(train + ["--config.stages.order=video_vae,audio_vae"], log)
 
     # the held-out cases, once
     cases, truth = work / "cases", work / "cases-truth"
@@ -258,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     write_rows(codec, truth, ids, work / "ceiling")
     references["ceiling"] = score(work / "ceiling" / "round_trip")
     for kind in BASELINES:
-        calibrate.write_baselines(truth, kind, work / kind)
+        calibrate.write_references(truth, kind, work / kind)
         references[kind] = score(work / kind)
 
     # 2-3. the transformer in segments, scored after each
@@ -268,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     before = timing["data_s"] + timing["autoencoders_s"]
     points = []
     for mark in marks:
-        before += _timed(train + ["--stop-at", str(mark)], log)
+        before += timed(train + ["--stop-at", str(mark)], log)
         videos = work / f"step_{mark:06d}"
         generate_cases(run, cases, videos, sampler=sampler, batch_size=args.batch_size)
         point = {"step": mark, "minutes": before / 60, **score(videos)}
