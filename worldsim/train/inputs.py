@@ -82,6 +82,19 @@ def train_iterator(data_cfg: DataSettings, data_dir: str, seed: int):
     )
 
 
+EVAL_SEED_OFFSET = 10_007  # evaluation batches are drawn apart from the training stream
+
+
+def eval_mixture(data_cfg: DataSettings, failures: np.ndarray) -> dict:
+    """The training mixture's weights for drawing evaluation batches from clips flagged
+    `failures` (this host's): a kind of clip the split lacks here gets weight 0, so a small
+    split is drawn from the kind it has."""
+    return {
+        "success_weight": data_cfg.success_weight if (~failures).any() else 0.0,
+        "failure_weight": data_cfg.failure_weight if failures.any() else 0.0,
+    }
+
+
 def eval_batches(data_cfg: DataSettings, data_dir: str, seed: int, num_batches: int) -> list[dict]:
     """The same `num_batches` evaluation batches every time (no augmentation, fixed seed).
 
@@ -97,9 +110,8 @@ def eval_batches(data_cfg: DataSettings, data_dir: str, seed: int, num_batches: 
         data_cfg,
         data_dir,
         data_cfg.eval_split,
-        seed + 10_007,
-        success_weight=data_cfg.success_weight if (~mine).any() else 0.0,
-        failure_weight=data_cfg.failure_weight if mine.any() else 0.0,
+        seed + EVAL_SEED_OFFSET,
+        **eval_mixture(data_cfg, mine),
         augment=False,
     )
     return [next(it) for _ in range(num_batches)]

@@ -30,6 +30,7 @@ import grain
 import numpy as np
 from flax import serialization
 
+from worldsim.train.inputs import EVAL_SEED_OFFSET, eval_mixture
 from worldsim.world.codec import Codec
 
 FIELDS = ("video_previous", "video_target", "audio_previous", "audio_target", "caption")
@@ -234,9 +235,8 @@ def latent_eval_batches(out_dir, split: str, data_cfg: Any, seed: int, num_batch
         latent_dataset(
             out_dir,
             split,
-            seed=seed + 10_007,
-            success_weight=data_cfg.success_weight if (~failures).any() else 0.0,
-            failure_weight=data_cfg.failure_weight if failures.any() else 0.0,
+            seed=seed + EVAL_SEED_OFFSET,
+            **eval_mixture(data_cfg, failures),
             augment=False,
             **rows,
         )
